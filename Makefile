@@ -1,0 +1,94 @@
+# The one interface: CI, the GitHub workflows and people all call these targets.
+# `make help` lists them.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+SERVICES := $(sort $(patsubst services/%/service.json,%,$(wildcard services/*/service.json)))
+PYTEST_PATHS := shared/messaging/tests $(wildcard services/*/tests) tests
+PYTEST_ARGS ?=
+# Targets appended by make/*.mk (Terraform, workflows) that `make test` also runs.
+TEST_EXTRA :=
+
+.PHONY: help
+help: ## List every target with a one-line description
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# --- set-up ------------------------------------------------------------------
+
+$(VENV)/.installed: requirements/dev.txt $(wildcard shared/messaging/pyproject.toml services/*/pyproject.toml)
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.txt
+	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+		-e shared/messaging $(foreach s,$(SERVICES),-e services/$(s))
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed ## Create .venv with the locked dev dependencies and every package in development mode
+
+.PHONY: lock
+lock: $(VENV)/.installed ## Re-lock requirements/*.txt and services/*/requirements.txt from their .in files
+	$(PY) -m tools.lock
+
+# --- quality -------------------------------------------------------------------
+
+.PHONY: lint
+lint: $(VENV)/.installed ## ruff (lint + format check) and mypy (strict on shared/messaging)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: fmt
+fmt: $(VENV)/.installed ## Format Python with ruff (and Terraform when installed)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+.PHONY: test
+test: $(VENV)/.installed ## Everything, from a fresh clone: lint, every Python test, the Terraform and workflow checks
+	$(MAKE) lint
+	$(MAKE) pytest
+	@for t in $(TEST_EXTRA); do $(MAKE) $$t; done
+
+.PHONY: pytest
+pytest: $(VENV)/.installed ## Every Python test: the package, each service, the cross-cutting suites
+	$(PY) -m pytest $(PYTEST_PATHS) $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: $(VENV)/.installed ## Fast inner loop: the package and service unit tests only
+	$(PY) -m pytest -q shared/messaging/tests $(wildcard services/*/tests) $(PYTEST_ARGS)
+
+.PHONY: test-service
+test-service: $(VENV)/.installed check-service ## One service's unit tests: make test-service SERVICE=orders_api
+	$(PY) -m pytest -q services/$(SERVICE)/tests $(PYTEST_ARGS)
+
+.PHONY: check-service
+check-service:
+	@if [ -z "$(SERVICE)" ] || [ ! -f services/$(SERVICE)/service.json ]; then \
+		echo "error: unknown SERVICE='$(SERVICE)'; valid services: $(SERVICES)" >&2; exit 2; fi
+
+# --- build ---------------------------------------------------------------------
+
+.PHONY: build
+build: $(VENV)/.installed check-service ## dist/<name>.zip for Lambda, byte-identical on rebuild: make build SERVICE=orders_api
+	$(PY) -m tools.build $(SERVICE)
+
+.PHONY: build-all
+build-all: $(VENV)/.installed ## Build every service into dist/
+	$(PY) -m tools.build $(SERVICES)
+
+.PHONY: diagram
+diagram: $(VENV)/.installed ## Regenerate the README topology diagram from the declarations
+	$(PY) -m tools.diagram --write README.md
+
+.PHONY: clean
+clean: ## Remove build output and caches (keeps .venv)
+	rm -rf dist build .pytest_cache .mypy_cache .ruff_cache
+
+-include make/*.mk
