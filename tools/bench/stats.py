@@ -1,0 +1,121 @@
+"""Percentiles, per-round summaries and the interleaved runner every group uses.
+
+A figure is the median over rounds of a per-round statistic, with the min and max
+over rounds as its spread; a ratio is computed inside each round (both sides measured
+in that round, interleaved call by call) and then summarised the same way, so machine
+noise that hits one round hits both sides of its ratio.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) with linear interpolation between closest ranks."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """The median over rounds of a per-round value, with its spread (min, max over rounds)."""
+
+    median: float
+    low: float
+    high: float
+    rounds: int
+
+    @classmethod
+    def of(cls, per_round: Sequence[float]) -> Figure:
+        values = [v for v in per_round if not math.isnan(v)]
+        if not values:
+            return cls(math.nan, math.nan, math.nan, 0)
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "median": self.median,
+            "low": self.low,
+            "high": self.high,
+            "rounds": self.rounds,
+        }
+
+
+@dataclass
+class Samples:
+    """Latencies in milliseconds per variant and per round."""
+
+    rounds: dict[str, list[list[float]]] = field(default_factory=dict)
+
+    def add(self, variant: str, round_index: int, value_ms: float) -> None:
+        per_round = self.rounds.setdefault(variant, [])
+        while len(per_round) <= round_index:
+            per_round.append([])
+        per_round[round_index].append(value_ms)
+
+    def stat(self, variant: str, q: float) -> Figure:
+        return Figure.of([percentile(r, q) for r in self.rounds[variant] if r])
+
+    def ratio(self, numerator: str, denominator: str, q: float) -> Figure:
+        """Per-round ``p_q(numerator) / p_q(denominator)``, summarised over rounds."""
+        pairs = zip(self.rounds[numerator], self.rounds[denominator], strict=True)
+        return Figure.of([percentile(a, q) / percentile(b, q) for a, b in pairs if a and b])
+
+    def pooled(self, variant: str) -> list[float]:
+        return [value for r in self.rounds[variant] for value in r]
+
+    def count(self, variant: str) -> int:
+        return len(self.pooled(variant))
+
+
+def interleave(
+    variants: Mapping[str, Callable[[], Any]],
+    *,
+    rounds: int,
+    iterations: int,
+    warmup: int = 2,
+    between_rounds: Callable[[], Any] | None = None,
+    timer: Mapping[str, Callable[[], float]] | None = None,
+    samples: Samples | None = None,
+) -> Samples:
+    """Run every variant ``iterations`` times per round, alternating call by call.
+
+    The order of the variants rotates each round so none always runs first. A variant
+    listed in ``timer`` reports its own duration in ms (work done in another process);
+    the others are timed here with ``perf_counter``.
+    """
+    out = samples if samples is not None else Samples()
+    names = list(variants)
+    custom = dict(timer or {})
+    for _ in range(warmup):
+        for name in names:
+            variants[name]()
+            if name in custom:
+                custom[name]()
+    for round_index in range(rounds):
+        if between_rounds is not None:
+            between_rounds()
+        order = names[round_index % len(names) :] + names[: round_index % len(names)]
+        for _ in range(iterations):
+            for name in order:
+                if name in custom:
+                    variants[name]()
+                    out.add(name, round_index, custom[name]())
+                else:
+                    started = time.perf_counter()
+                    variants[name]()
+                    out.add(name, round_index, (time.perf_counter() - started) * 1000)
+    return out
