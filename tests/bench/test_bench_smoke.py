@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUPS = ["headline", "floor", "publish", "router", "batching", "coldstart", "artifacts", "endtoend"]
+GROUPS = [
+    "headline",
+    "floor",
+    "publish",
+    "router",
+    "batching",
+    "coldstart",
+    "artifacts",
+    "endtoend",
+]
 
 
 @pytest.mark.slow

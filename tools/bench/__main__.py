@@ -27,17 +27,17 @@ class Mode:
     publish: int
     router: int  # samples per round...
     router_batch: int  # ...of this many events each
-    batch_events: int
-    batch_rounds: int
+    batch_chunks: int  # interleaved rounds of...
+    batch_chunk: int  # ...this many events each way
     cold_rounds: int
     e2e_requests: int
     e2e_burst: int
 
 
 MODES = {
-    "full": Mode(7, 200, 300, 300, 20, 200, 1000, 5, 15, 60, 200),
-    "quick": Mode(3, 40, 80, 60, 10, 100, 1000, 2, 5, 15, 60),
-    "tiny": Mode(2, 3, 3, 3, 2, 5, 20, 1, 1, 2, 4),
+    "full": Mode(7, 200, 200, 300, 20, 200, 12, 250, 15, 60, 200),
+    "quick": Mode(3, 40, 50, 60, 10, 100, 4, 250, 5, 15, 60),
+    "tiny": Mode(2, 3, 3, 3, 2, 5, 2, 10, 1, 2, 4),
 }
 GROUPS = ("headline", "floor", "publish", "router", "batching", "coldstart", "endtoend")
 
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         for group in made if isinstance(made, tuple) else (made,):
             group.seconds = time.perf_counter() - started
             groups.append(group)
+        print(f"bench: {name} done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
     if {"headline", "floor", "publish", "router", "batching"} & set(only):
         with moto_server() as endpoint:
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             run(
                 "batching",
-                lambda: overhead.batching(sut, rounds=mode.batch_rounds, events=mode.batch_events),
+                lambda: overhead.batching(sut, chunks=mode.batch_chunks, chunk=mode.batch_chunk),
             )
     if "coldstart" in only:
         from . import coldstart

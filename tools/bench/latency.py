@@ -81,7 +81,8 @@ def headline(system: System, *, rounds: int, iterations: int, third_party_ms: fl
         {"event-driven": event_driven, "inline": lambda: inline(event())},
         rounds=rounds,
         iterations=iterations,
-        between_rounds=system.purge_observers,
+        between_rounds=system.fresh,
+        reset_every=20,
     )
     for variant in ("event-driven", "inline"):
         group.rows.append(row(f"{variant} p50", samples.stat(variant, 50), "ms"))
@@ -96,6 +97,7 @@ def headline(system: System, *, rounds: int, iterations: int, third_party_ms: fl
         f"inline = same write + SES send_email + stock transaction + {third_party_ms:g} ms "
         f"injected third-party latency; {iterations} requests per variant per round"
     )
+    group.notes.extend(samples.error_notes())
     group.distributions = {v: samples.pooled(v) for v in ("event-driven", "inline")}
     return group
 
@@ -171,7 +173,10 @@ class TracedWorker:
         assert self.process.stdin is not None
         self.process.stdin.write("run\n")
         self.process.stdin.flush()
-        self.last_ms = float(self._read()["ms"])
+        answer = self._read()
+        if "error" in answer:
+            raise RuntimeError(answer["error"])
+        self.last_ms = float(answer["ms"])
 
     def close(self) -> None:
         if self.process.stdin is not None:
@@ -263,7 +268,8 @@ def floor(system: System, *, rounds: int, iterations: int, xray: bool = True) ->
             variants,
             rounds=rounds,
             iterations=iterations,
-            between_rounds=system.purge_observers,
+            between_rounds=system.fresh,
+            reset_every=20,
             timer=timers,
         )
     finally:
@@ -302,6 +308,7 @@ def floor(system: System, *, rounds: int, iterations: int, xray: bool = True) ->
             f"X-Ray: {daemon.datagrams} segment documents reached the local daemon port "
             f"(names: {names})"
         )
+    group.notes.extend(samples.error_notes())
     group.distributions = {v: samples.pooled(v) for v in variants}
     group.samples = samples
     return group

@@ -59,6 +59,17 @@ class Samples:
     """Latencies in milliseconds per variant and per round."""
 
     rounds: dict[str, list[list[float]]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def error(self, variant: str, error: BaseException | str) -> None:
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        self.errors.setdefault(variant, []).append(text[:300])
+
+    def error_notes(self) -> list[str]:
+        return [
+            f"{variant}: {len(found)} call(s) failed and are not in the figures (first: {found[0]})"
+            for variant, found in self.errors.items()
+        ]
 
     def add(self, variant: str, round_index: int, value_ms: float) -> None:
         per_round = self.rounds.setdefault(variant, [])
@@ -88,6 +99,7 @@ def interleave(
     iterations: int,
     warmup: int = 2,
     between_rounds: Callable[[], Any] | None = None,
+    reset_every: int = 0,
     timer: Mapping[str, Callable[[], float]] | None = None,
     samples: Samples | None = None,
 ) -> Samples:
@@ -95,27 +107,32 @@ def interleave(
 
     The order of the variants rotates each round so none always runs first. A variant
     listed in ``timer`` reports its own duration in ms (work done in another process);
-    the others are timed here with ``perf_counter``.
+    the others are timed here with ``perf_counter``. ``between_rounds`` also runs every
+    ``reset_every`` iterations (untimed) when that is set.
     """
     out = samples if samples is not None else Samples()
     names = list(variants)
     custom = dict(timer or {})
     for _ in range(warmup):
         for name in names:
-            variants[name]()
-            if name in custom:
-                custom[name]()
+            try:
+                variants[name]()
+            except Exception as error:
+                out.error(name, error)
     for round_index in range(rounds):
         if between_rounds is not None:
             between_rounds()
         order = names[round_index % len(names) :] + names[: round_index % len(names)]
-        for _ in range(iterations):
+        for iteration in range(iterations):
+            if reset_every and iteration and iteration % reset_every == 0 and between_rounds:
+                between_rounds()
             for name in order:
-                if name in custom:
+                started = time.perf_counter()
+                try:
                     variants[name]()
-                    out.add(name, round_index, custom[name]())
-                else:
-                    started = time.perf_counter()
-                    variants[name]()
-                    out.add(name, round_index, (time.perf_counter() - started) * 1000)
+                except Exception as error:  # a failed call is reported, never timed
+                    out.error(name, error)
+                    continue
+                elapsed = (time.perf_counter() - started) * 1000
+                out.add(name, round_index, custom[name]() if name in custom else elapsed)
     return out

@@ -35,11 +35,15 @@ def main() -> int:
         os.environ["_X_AMZN_TRACE_ID"] = trace_header()
         event = http_event("POST", "/orders", body=body)
         started = time.perf_counter()
-        answer = handler.handle(event)
+        try:
+            answer = handler.handle(event)
+        except Exception as error:
+            out.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\n")
+            continue
         elapsed = (time.perf_counter() - started) * 1000
         if answer["statusCode"] != 202:
-            print(f"POST /orders answered {answer}", file=sys.stderr)
-            return 1
+            out.write(json.dumps({"error": f"POST /orders answered {answer}"}) + "\n")
+            continue
         out.write(json.dumps({"ms": elapsed}) + "\n")
     return 0
 
