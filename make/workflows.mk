@@ -16,7 +16,7 @@ TEST_EXTRA += workflow-lint
 .PHONY: workflow-lint
 workflow-lint: $(VENV)/.installed ## actionlint (+ shellcheck on run: blocks) and zizmor --offline on .github/workflows
 	$(VENV)/bin/actionlint -no-color -shellcheck=$(VENV)/bin/shellcheck
-	$(VENV)/bin/zizmor --offline --no-progress --min-severity=low $(WORKFLOWS_DIR)
+	$(VENV)/bin/zizmor --offline --no-progress --min-severity=low $(WORKFLOWS_DIR) .github/dependabot.yml
 
 .PHONY: ci-matrix
 ci-matrix: ## JSON build matrix of services; BASE=<sha> keeps only those the change since BASE affects
