@@ -10,6 +10,9 @@ BASE ?=
 CI_RUN_ID ?=
 # make plan-summary ENV=<env>
 ENV ?=
+# Values that reach these recipes from workflow inputs are read from the environment
+# ($$VAR), never expanded by make into the shell text, so none can inject a command.
+export BASE CI_RUN_ID ENV RESULTS
 
 TEST_EXTRA += workflow-lint
 
@@ -20,7 +23,7 @@ workflow-lint: $(VENV)/.installed ## actionlint (+ shellcheck on run: blocks) an
 
 .PHONY: ci-matrix
 ci-matrix: ## JSON build matrix of services; BASE=<sha> keeps only those the change since BASE affects
-	@$(CI_PY) -m tools.ci_matrix --base "$(BASE)"
+	@$(CI_PY) -m tools.ci_matrix --base "$${BASE:-}"
 
 .PHONY: checksums
 checksums: ## Write dist/<name>.zip.sha256 beside every built zip (sha256sum -c format)
@@ -38,33 +41,33 @@ verify-checksums: ## Check every dist/*.zip against its .sha256; fails on a zip 
 .PHONY: tflint
 tflint: ## tflint over every Terraform root and module under terraform/ (CI installs tflint)
 	@command -v tflint >/dev/null || { echo "error: tflint not on PATH" >&2; exit 1; }
-	tflint --chdir=terraform --recursive --format=compact
+	cd terraform && tflint --recursive --format=compact
 
 .PHONY: deploy-source
 deploy-source: ## Which CI run's artifacts (and commit) a deploy takes; CI_RUN_ID= empty: this run
-	@if [ -n "$(CI_RUN_ID)" ]; then \
-		[[ "$(CI_RUN_ID)" =~ ^[0-9]+$$ ]] || { echo "error: CI_RUN_ID must be a number" >&2; exit 2; }; \
-		gh api "repos/$${GITHUB_REPOSITORY:?}/actions/runs/$(CI_RUN_ID)" \
-			| CI_RUN_ID="$(CI_RUN_ID)" $(CI_PY) -m tools.ci_matrix resolve-run; \
+	@if [ -n "$${CI_RUN_ID:-}" ]; then \
+		[[ "$$CI_RUN_ID" =~ ^[0-9]+$$ ]] || { echo "error: CI_RUN_ID must be a number" >&2; exit 2; }; \
+		gh api "repos/$${GITHUB_REPOSITORY:?}/actions/runs/$$CI_RUN_ID" \
+			| $(CI_PY) -m tools.ci_matrix resolve-run; \
 	else \
 		CI_RUN_ID= $(CI_PY) -m tools.ci_matrix resolve-run </dev/null; \
 	fi
 
 .PHONY: plan-summary
 plan-summary: wf-check-env ## Human-readable saved plan (+ its sha256) for the reviewers: make plan-summary ENV=dev
-	@plan=terraform/environments/$(ENV)/tfplan; \
-	echo "### Terraform plan for $(ENV)"; echo; \
-	echo "plan sha256: \`$$(sha256sum "$$plan" | cut -d' ' -f1)\`"; echo; \
-	echo '```'; terraform -chdir=terraform/environments/$(ENV) show -no-color tfplan; echo '```'
+	@dir="terraform/environments/$$ENV"; \
+	echo "### Terraform plan for $$ENV"; echo; \
+	echo "plan sha256: \`$$(sha256sum "$$dir/tfplan" | cut -d' ' -f1)\`"; echo; \
+	echo '```'; terraform -chdir="$$dir" show -no-color tfplan; echo '```'
 
 .PHONY: wf-check-env
 wf-check-env:
-	@case "$(ENV)" in dev|staging|prod) ;; \
-		*) echo "error: ENV='$(ENV)' must be one of dev, staging, prod" >&2; exit 2;; esac
+	@case "$${ENV:-}" in dev|staging|prod) ;; \
+		*) echo "error: ENV must be one of dev, staging, prod" >&2; exit 2;; esac
 
 .PHONY: ci-results
 ci-results: ## Gate on the CI jobs' results: RESULTS="success skipped ..." passes only on success/skipped
-	@echo "job results: $(RESULTS)"
-	@for result in $(RESULTS); do \
+	@echo "job results: $${RESULTS:-}"
+	@for result in $${RESULTS:-}; do \
 		case "$$result" in success|skipped) ;; *) echo "error: a required job ended $$result" >&2; exit 1;; esac; \
 	done

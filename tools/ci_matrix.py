@@ -38,6 +38,8 @@ LOCK_FILE = re.compile(r"^requirements/[^/]+\.txt$")
 #: The workflow whose runs produce deployable artifacts.
 CI_WORKFLOW_PATH = ".github/workflows/ci.yml"
 SHA = re.compile(r"^[0-9a-f]{40}$")
+#: A service directory name: it becomes a job name, an artifact name and a make argument.
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ResolveError(Exception):
@@ -45,11 +47,18 @@ class ResolveError(Exception):
 
 
 def discover_services(root: Path = REPO_ROOT) -> list[str]:
-    """Every directory directly under services/ that declares a service.json, sorted."""
+    """Every directory directly under services/ that declares a service.json, sorted.
+
+    A name that is not a plain identifier (lower case, digits, underscores) is refused.
+    """
     services_dir = root / "services"
     if not services_dir.is_dir():
         return []
-    return sorted(p.parent.name for p in services_dir.glob("*/service.json") if p.is_file())
+    names = sorted(p.parent.name for p in services_dir.glob("*/service.json") if p.is_file())
+    bad = [name for name in names if not SERVICE_NAME.match(name)]
+    if bad:
+        raise ValueError(f"service directory names must match {SERVICE_NAME.pattern}: {bad}")
+    return names
 
 
 def touches_all(path: str) -> bool:

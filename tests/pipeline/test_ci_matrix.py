@@ -31,6 +31,13 @@ def test_directories_without_service_json_are_not_services(tmp_path: Path) -> No
     assert ci_matrix.discover_services(tmp_path) == ["alpha", "beta"]
 
 
+def test_a_service_name_that_is_not_an_identifier_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "services" / 'x";id;"').mkdir(parents=True)
+    (tmp_path / "services" / 'x";id;"' / "service.json").write_text("{}")
+    with pytest.raises(ValueError, match="service directory names"):
+        ci_matrix.discover_services(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("changed", "expected"),
     [
