@@ -60,7 +60,7 @@ def test_affected_services(changed: list[str], expected: list[str]) -> None:
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(  # noqa: S603 - fixed git arguments in a temporary repository
+    return subprocess.run(
         ["git", "-C", str(repo), *args],  # noqa: S607 - git from PATH, as developers run it
         check=True,
         capture_output=True,
