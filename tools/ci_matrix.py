@@ -6,7 +6,8 @@
 services that the change since the merge base touches: its own code under
 ``services/<name>/``, or anything that every service is built from (the
 messaging package under ``shared/``, the lock files ``requirements/*.txt``, the
-build tool ``tools/build*``), which selects all of them. When ``GITHUB_OUTPUT``
+build tool ``tools/build*`` and the ``tools/declarations*`` it reads), which selects
+all of them. When ``GITHUB_OUTPUT``
 is set, ``matrix=<json>`` and ``any=true|false`` are appended to it too.
 
 ``python -m tools.ci_matrix resolve-run`` decides which CI run's artifacts, and
@@ -32,7 +33,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Paths every service is built from: a change under any of them rebuilds all services.
-ALL_SERVICES_PREFIXES = ("shared/", "tools/build")
+ALL_SERVICES_PREFIXES = ("shared/", "tools/build", "tools/declarations")
 #: The lock files: requirements/<name>.txt (their .in sources change nothing until re-locked).
 LOCK_FILE = re.compile(r"^requirements/[^/]+\.txt$")
 #: The workflow whose runs produce deployable artifacts.

@@ -52,6 +52,7 @@ def test_a_service_name_that_is_not_an_identifier_is_refused(tmp_path: Path) -> 
         (["requirements/dev.txt"], ["alpha", "beta", "gamma"]),
         (["requirements/dev.in"], []),
         (["tools/build.py"], ["alpha", "beta", "gamma"]),
+        (["tools/declarations.py"], ["alpha", "beta", "gamma"]),
         (["tools/ci_matrix.py"], []),
     ],
 )
