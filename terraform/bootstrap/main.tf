@@ -14,7 +14,7 @@ locals {
   oidc_provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : var.existing_oidc_provider_arn
 
   # Names every environment's resources start with: the deploy role of <env> manages these only.
-  prefix = { for env in var.environments : env => "${var.project}-${env}" }
+  prefix = { for env in var.environments : env => format(var.resource_name_format, env) }
 }
 
 # --- Terraform state -----------------------------------------------------------
@@ -294,19 +294,25 @@ resource "aws_iam_role" "deploy" {
   max_session_duration = var.max_session_duration
 }
 
-# The most any role that a deploy creates for a Lambda function can ever be
-# granted: a deploy role cannot create a role without it, so it cannot mint a
-# role more powerful than the functions need.
+# The most any role that a deploy creates (a function's execution role, SNS's
+# delivery-status logging role) can ever be granted: a deploy role cannot create
+# a role without it, so it cannot mint a role more powerful than that.
 data "aws_iam_policy_document" "lambda_boundary" {
   for_each = var.environments
 
   statement {
-    sid = "FunctionLogs"
+    sid = "OwnLogs"
     actions = [
+      "logs:CreateLogGroup",
       "logs:CreateLogStream",
       "logs:PutLogEvents",
+      "logs:PutMetricFilter",
+      "logs:PutRetentionPolicy",
     ]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.prefix[each.key]}-*"]
+    resources = [
+      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.prefix[each.key]}-*",
+      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:sns/${local.region}/${local.account_id}/${local.prefix[each.key]}-*",
+    ]
   }
 
   statement {
@@ -325,7 +331,7 @@ data "aws_iam_policy_document" "lambda_boundary" {
   }
 
   statement {
-    sid = "ConsumeQueues"
+    sid = "Queues"
     actions = [
       "sqs:ReceiveMessage",
       "sqs:DeleteMessage",
@@ -355,17 +361,34 @@ data "aws_iam_policy_document" "lambda_boundary" {
   }
 
   statement {
+    sid       = "Buckets"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["arn:${local.partition}:s3:::${local.prefix[each.key]}-*/*"]
+  }
+
+  statement {
     sid       = "SendEmail"
     actions   = ["ses:SendEmail", "ses:SendRawEmail"]
     resources = ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
+  }
+
+  statement {
+    sid       = "KeysOfThisEnvironment"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
   }
 }
 
 resource "aws_iam_policy" "lambda_boundary" {
   for_each = var.environments
 
-  name        = "${local.prefix[each.key]}-lambda-boundary"
-  description = "Permissions boundary of every Lambda execution role that the ${each.key} deploy creates"
+  name        = "${local.prefix[each.key]}-role-boundary"
+  description = "Permissions boundary of every role (Lambda execution, SNS delivery logging) that the ${each.key} deploy creates"
   policy      = data.aws_iam_policy_document.lambda_boundary[each.key].json
 }
 
@@ -444,11 +467,24 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
+    sid     = "Buckets"
+    actions = ["s3:*"]
+    resources = [
+      "arn:${local.partition}:s3:::${local.prefix[each.key]}-*",
+      "arn:${local.partition}:s3:::${local.prefix[each.key]}-*/*",
+    ]
+  }
+
+  statement {
     sid     = "LogGroups"
     actions = ["logs:*"]
     resources = [
       "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.prefix[each.key]}-*",
       "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.prefix[each.key]}-*:*",
+      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/apigateway/${local.prefix[each.key]}-*",
+      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/apigateway/${local.prefix[each.key]}-*:*",
+      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:sns/${local.region}/${local.account_id}/${local.prefix[each.key]}-*",
+      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:sns/${local.region}/${local.account_id}/${local.prefix[each.key]}-*:*",
     ]
   }
 
@@ -459,6 +495,61 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
+    sid       = "Alarms"
+    actions   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.prefix[each.key]}-*"]
+  }
+
+  # KMS key ids are random: keys are created, and then managed, by their environment tag.
+  statement {
+    sid       = "CreateKeysTaggedWithThisEnvironment"
+    actions   = ["kms:CreateKey", "kms:TagResource"]
+    resources = ["*"] # kms:CreateKey has no resource; the request tag below scopes it.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid = "KeysOfThisEnvironment"
+    actions = [
+      "kms:DescribeKey",
+      "kms:GetKeyPolicy",
+      "kms:PutKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:EnableKeyRotation",
+      "kms:ListResourceTags",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateKeyDescription",
+      "kms:ScheduleKeyDeletion",
+      "kms:CreateAlias",
+      "kms:DeleteAlias",
+      "kms:CreateGrant",
+      "kms:Decrypt",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+    ]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid     = "AliasesOfThisEnvironment"
+    actions = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
+    resources = [
+      "arn:${local.partition}:kms:${local.region}:${local.account_id}:alias/${local.prefix[each.key]}-*",
+      "arn:${local.partition}:kms:${local.region}:${local.account_id}:alias/*/${local.prefix[each.key]}-*",
+    ]
+  }
+
+  statement {
     sid       = "HttpApi"
     actions   = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE", "apigateway:TagResource", "apigateway:UntagResource"]
     resources = ["arn:${local.partition}:apigateway:${local.region}::/apis", "arn:${local.partition}:apigateway:${local.region}::/apis/*", "arn:${local.partition}:apigateway:${local.region}::/tags/*"]
@@ -466,13 +557,13 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid       = "EmailIdentities"
-    actions   = ["ses:GetEmailIdentity", "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:TagResource", "ses:UntagResource", "ses:ListTagsForResource"]
+    actions   = ["ses:GetEmailIdentity", "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:TagResource", "ses:UntagResource", "ses:ListTagsForResource", "ses:GetIdentityVerificationAttributes", "ses:VerifyEmailIdentity", "ses:DeleteIdentity"]
     resources = ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
   }
 
-  # Execution roles of this environment's functions, always under the boundary above.
+  # Roles of this environment (Lambda execution, SNS delivery logging), always under the boundary above.
   statement {
-    sid = "FunctionRolesWithinTheBoundary"
+    sid = "RolesWithinTheBoundary"
     actions = [
       "iam:CreateRole",
       "iam:PutRolePolicy",
@@ -489,10 +580,11 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid = "FunctionRoles"
+    sid = "Roles"
     actions = [
       "iam:GetRole",
       "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
       "iam:UpdateAssumeRolePolicy",
       "iam:DeleteRole",
       "iam:TagRole",
@@ -507,13 +599,13 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid       = "PassFunctionRolesToLambdaOnly"
+    sid       = "PassRolesToLambdaAndSnsOnly"
     actions   = ["iam:PassRole"]
     resources = ["arn:${local.partition}:iam::${local.account_id}:role/${local.prefix[each.key]}-*"]
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
-      values   = ["lambda.amazonaws.com"]
+      values   = ["lambda.amazonaws.com", "sns.amazonaws.com"]
     }
   }
 
@@ -523,7 +615,7 @@ data "aws_iam_policy_document" "deploy" {
     resources = [aws_iam_policy.lambda_boundary[each.key].arn]
   }
 
-  # The deploy role can never loosen its own role or the boundary.
+  # The deploy role can never loosen a role's boundary or the boundary itself.
   statement {
     sid    = "NoEscalation"
     effect = "Deny"

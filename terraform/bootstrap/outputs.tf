@@ -23,8 +23,8 @@ output "deploy_role_arns" {
   value       = { for env, role in aws_iam_role.deploy : env => role.arn }
 }
 
-output "lambda_permissions_boundary_arns" {
-  description = "Permissions boundary per environment that every Lambda execution role the deploy creates must carry (permissions_boundary)."
+output "permissions_boundary_arns" {
+  description = "Permissions boundary per environment that every IAM role the environment creates (Lambda execution, SNS delivery logging) must carry as permissions_boundary."
   value       = { for env, policy in aws_iam_policy.lambda_boundary : env => policy.arn }
 }
 

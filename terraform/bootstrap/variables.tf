@@ -10,7 +10,7 @@ variable "aws_region" {
 }
 
 variable "project" {
-  description = "Short project name: prefix of every resource name here and of the resources each deploy role may manage (<project>-<environment>-*)."
+  description = "Short project name: prefix of the names of the resources created here (the deploy roles are <project>-deploy-<environment>)."
   type        = string
   default     = "orders"
 
@@ -52,13 +52,13 @@ variable "state_bucket_name" {
 }
 
 variable "state_key_prefix" {
-  description = "Prefix of the state object keys: environment <env> keeps its state under <prefix><env>/ (e.g. environments/dev/terraform.tfstate)."
+  description = "Prefix of the state object keys: environment <env> keeps its state under <prefix><env>/ (with the default empty prefix, dev/terraform.tfstate)."
   type        = string
-  default     = "environments/"
+  default     = ""
 
   validation {
     condition     = can(regex("^([a-z0-9_-]+/)*$", var.state_key_prefix))
-    error_message = "state_key_prefix must be empty or end with a slash, e.g. environments/."
+    error_message = "state_key_prefix must be empty or end with a slash, e.g. states/."
   }
 }
 
@@ -98,5 +98,27 @@ variable "noncurrent_state_retention_days" {
   validation {
     condition     = var.noncurrent_state_retention_days >= 30
     error_message = "noncurrent_state_retention_days must be at least 30."
+  }
+}
+
+variable "resource_name_format" {
+  description = "format() pattern that turns an environment name into the name prefix of its resources; the deploy role of an environment manages only resources named <prefix>-*. The default matches terraform/environments, which names everything <environment>-..."
+  type        = string
+  default     = "%s"
+
+  validation {
+    condition     = strcontains(var.resource_name_format, "%s") && can(regex("^[a-z0-9%-]+$", var.resource_name_format))
+    error_message = "resource_name_format must contain %s and only lower-case letters, digits and hyphens, e.g. \"%s\" or \"orders-%s\"."
+  }
+}
+
+variable "environment_tag_key" {
+  description = "Tag key whose value is the environment name on every resource an environment creates (the environments' provider default_tags); KMS keys, whose ids are random, are scoped by it."
+  type        = string
+  default     = "environment"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", var.environment_tag_key))
+    error_message = "environment_tag_key must be a valid AWS tag key."
   }
 }
