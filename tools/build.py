@@ -132,7 +132,9 @@ def _compile(staging: Path) -> None:
         relative = source.relative_to(staging)
         py_compile.compile(
             str(source),
-            cfile=str(source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc"),
+            cfile=str(
+                source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc"
+            ),
             dfile=f"{TASK_ROOT}/{relative.as_posix()}",
             doraise=True,
             invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
@@ -143,7 +145,10 @@ def write_zip(staging: Path, destination: Path) -> None:
     """Zip ``staging`` so that the same files always give the same bytes."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_suffix(".zip.partial")
-    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    files = sorted(
+        (p for p in staging.rglob("*") if p.is_file()),
+        key=lambda p: p.relative_to(staging).as_posix(),
+    )
     with zipfile.ZipFile(partial, "w") as archive:
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), date_time=FIXED_TIME)
@@ -167,13 +172,22 @@ def input_digest(service: declarations.Service) -> str:
     return digest.hexdigest()
 
 
-def build(service: declarations.Service, *, if_stale: bool = False) -> Path:
-    destination = DIST / f"{service.name}.zip"
-    stamp = BUILD / f"{service.name}.inputs"
+def build(
+    service: declarations.Service,
+    *,
+    if_stale: bool = False,
+    dist: Path | None = None,
+    work: Path | None = None,
+) -> Path:
+    """Build ``service`` into ``dist/<name>.zip``, staging under ``work``."""
+    dist = DIST if dist is None else dist
+    work = BUILD if work is None else work
+    destination = dist / f"{service.name}.zip"
+    stamp = work / f"{service.name}.inputs"
     digest = input_digest(service)
     if if_stale and destination.is_file() and stamp.is_file() and stamp.read_text() == digest:
         return destination
-    staging = BUILD / service.name
+    staging = work / service.name
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     package = service.handler.split(".")[0]
@@ -196,12 +210,17 @@ def build(service: declarations.Service, *, if_stale: bool = False) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("services", nargs="+", help="service names (directories under services/)")
-    parser.add_argument("--if-stale", action="store_true", help="skip services whose inputs are unchanged")
+    parser.add_argument(
+        "--if-stale", action="store_true", help="skip services whose inputs are unchanged"
+    )
     args = parser.parse_args(argv)
     known = declarations.services()
     unknown = [name for name in args.services if name not in known]
     if unknown:
-        print(f"error: unknown service(s) {', '.join(unknown)}; valid: {', '.join(known)}", file=sys.stderr)
+        print(
+            f"error: unknown service(s) {', '.join(unknown)}; valid: {', '.join(known)}",
+            file=sys.stderr,
+        )
         return 2
     for name in args.services:
         try:
@@ -210,8 +229,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
             return 1
         data = path.read_bytes()
-        summary = {"service": name, "zip": str(path.relative_to(ROOT)), "bytes": len(data),
-                   "sha256": hashlib.sha256(data).hexdigest()}  # fmt: skip
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        summary = {
+            "service": name,
+            "zip": str(shown),
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
         print(json.dumps(summary))
     return 0
 

@@ -21,7 +21,9 @@ def handler(load_handler: Callable[[str], ModuleType]) -> ModuleType:
 
 
 def _post(handler: ModuleType, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    result: dict[str, Any] = handler.handle(http_event("POST", "/orders", body=body, headers=headers))
+    result: dict[str, Any] = handler.handle(
+        http_event("POST", "/orders", body=body, headers=headers)
+    )
     result["json"] = json.loads(result["body"])
     return result
 
@@ -46,7 +48,11 @@ def test_post_stores_publishes_and_answers_202(
     assert "pending_event" not in stored  # published, so nothing is owed
     [event] = published("orders")
     expected = {**load_fixture("order.placed"), "order_id": order_id}
-    assert (event["type"], event["source"], event["data"]) == ("order.placed", "orders_api", expected)
+    assert (event["type"], event["source"], event["data"]) == (
+        "order.placed",
+        "orders_api",
+        expected,
+    )
 
 
 @pytest.mark.parametrize(
