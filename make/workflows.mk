@@ -44,7 +44,8 @@ tflint: ## tflint over every Terraform root and module under terraform/ (CI inst
 	cd terraform && tflint --recursive --format=compact
 
 .PHONY: deploy-source
-deploy-source: ## Which CI run's artifacts (and commit) a deploy takes; CI_RUN_ID= empty: this run
+# CI plumbing (docs/pipeline.md): Which CI run's artifacts (and commit) a deploy takes; CI_RUN_ID= empty: this run
+deploy-source:
 	@if [ -n "$${CI_RUN_ID:-}" ]; then \
 		[[ "$$CI_RUN_ID" =~ ^[0-9]+$$ ]] || { echo "error: CI_RUN_ID must be a number" >&2; exit 2; }; \
 		gh api "repos/$${GITHUB_REPOSITORY:?}/actions/runs/$$CI_RUN_ID" \
@@ -54,7 +55,8 @@ deploy-source: ## Which CI run's artifacts (and commit) a deploy takes; CI_RUN_I
 	fi
 
 .PHONY: plan-summary
-plan-summary: wf-check-env ## Human-readable saved plan (+ its sha256) for the reviewers: make plan-summary ENV=dev
+# CI plumbing (docs/pipeline.md): Human-readable saved plan (+ its sha256) for the reviewers: make plan-summary ENV=dev
+plan-summary: wf-check-env
 	@dir="terraform/environments/$$ENV"; \
 	echo "### Terraform plan for $$ENV"; echo; \
 	echo "plan sha256: \`$$(sha256sum "$$dir/tfplan" | cut -d' ' -f1)\`"; echo; \
@@ -66,7 +68,8 @@ wf-check-env:
 		*) echo "error: ENV must be one of dev, staging, prod" >&2; exit 2;; esac
 
 .PHONY: ci-results
-ci-results: ## Gate on the CI jobs' results: RESULTS="success skipped ..." passes only on success/skipped
+# CI plumbing (docs/pipeline.md): Gate on the CI jobs' results: RESULTS="success skipped ..." passes only on success/skipped
+ci-results:
 	@echo "job results: $${RESULTS:-}"
 	@for result in $${RESULTS:-}; do \
 		case "$$result" in success|skipped) ;; *) echo "error: a required job ended $$result" >&2; exit 1;; esac; \
