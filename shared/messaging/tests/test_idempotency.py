@@ -40,6 +40,19 @@ def _placed(**changes: Any) -> Envelope:
     return Envelope(type="order.placed", data={**load_fixture("order.placed"), **changes})
 
 
+def _claim(system: Provisioned, envelope: Envelope, *, until: int) -> None:
+    """An attempt of order_confirmation holding the event until ``until`` (epoch seconds)."""
+    boto3.resource("dynamodb").Table(system.tables["idempotency"]).put_item(
+        Item={
+            "id": f"order_confirmation#{envelope.id}",
+            "status": IN_PROGRESS,
+            "payload_sha256": payload_digest(envelope),
+            "in_progress_until": until,
+            "expires_at": int(time.time()) + 3600,
+        }
+    )
+
+
 def _record(system: Provisioned, envelope: Envelope) -> dict[str, Any]:
     table = boto3.resource("dynamodb").Table(system.tables["idempotency"])
     return table.get_item(Key={"id": f"order_confirmation#{envelope.id}"}).get("Item", {})
@@ -76,15 +89,7 @@ def test_a_duplicate_while_the_first_attempt_runs_is_retried_later_not_run(
     env: dict[str, str], router: Router, calls: list[str], system: Provisioned
 ) -> None:
     envelope = _placed()
-    boto3.resource("dynamodb").Table(system.tables["idempotency"]).put_item(
-        Item={
-            "id": f"order_confirmation#{envelope.id}",
-            "status": IN_PROGRESS,
-            "payload_sha256": payload_digest(envelope),
-            "in_progress_until": int(time.time()) + 30,
-            "expires_at": int(time.time()) + 3600,
-        }
-    )
+    _claim(system, envelope, until=int(time.time()) + 30)
     with pytest.raises(EventInProgressError):
         router.handle(sns_event(envelope), None)
     assert calls == []
@@ -94,15 +99,7 @@ def test_an_attempt_that_crashed_is_taken_over_after_its_timeout(
     env: dict[str, str], router: Router, calls: list[str], system: Provisioned
 ) -> None:
     envelope = _placed()
-    boto3.resource("dynamodb").Table(system.tables["idempotency"]).put_item(
-        Item={
-            "id": f"order_confirmation#{envelope.id}",
-            "status": IN_PROGRESS,
-            "payload_sha256": payload_digest(envelope),
-            "in_progress_until": int(time.time()) - 1,
-            "expires_at": int(time.time()) + 3600,
-        }
-    )
+    _claim(system, envelope, until=int(time.time()) - 1)
     router.handle(sns_event(envelope), None)
     assert calls == [envelope.id]
     assert _record(system, envelope)["status"] == COMPLETED
