@@ -108,24 +108,35 @@ def interleave(
     The order of the variants rotates each round so none always runs first. A variant
     listed in ``timer`` reports its own duration in ms (work done in another process);
     the others are timed here with ``perf_counter``. ``between_rounds`` also runs every
-    ``reset_every`` iterations (untimed) when that is set.
+    ``reset_every`` iterations when that is set, followed by one untimed call of each
+    variant.
     """
     out = samples if samples is not None else Samples()
     names = list(variants)
     custom = dict(timer or {})
-    for _ in range(warmup):
-        for name in names:
-            try:
-                variants[name]()
-            except Exception as error:
-                out.error(name, error)
-    for round_index in range(rounds):
+
+    def untimed(times: int) -> None:
+        for _ in range(times):
+            for name in names:
+                try:
+                    variants[name]()
+                except Exception as error:
+                    out.error(name, error)
+
+    def reset() -> None:
+        # The first calls after a reset pay for the emulator's new table and queues:
+        # an artifact of the reset, so they are made untimed.
         if between_rounds is not None:
             between_rounds()
+            untimed(1)
+
+    untimed(warmup)
+    for round_index in range(rounds):
+        reset()
         order = names[round_index % len(names) :] + names[: round_index % len(names)]
         for iteration in range(iterations):
-            if reset_every and iteration and iteration % reset_every == 0 and between_rounds:
-                between_rounds()
+            if reset_every and iteration and iteration % reset_every == 0:
+                reset()
             for name in order:
                 started = time.perf_counter()
                 try:
