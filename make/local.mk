@@ -13,8 +13,8 @@ local: $(VENV)/.installed ## The whole system in the foreground: moto on 127.0.0
 demo: $(VENV)/.installed ## Start the system, place a sample order, print the event flow, check every outcome
 	$(PY) -m tools.local demo $(LOCAL_ARGS)
 
-.PHONY: test-e2e
-test-e2e: $(VENV)/.installed ## End-to-end tests of the local system only (tests/e2e)
+.PHONY: test-local
+test-local: $(VENV)/.installed ## End-to-end tests of the local system only (tests/e2e)
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 .PHONY: new-service

@@ -225,6 +225,7 @@ def parser() -> argparse.ArgumentParser:
         "sample", help="'sns:order.placed' or 'http:POST /orders' (or 'http:GET /orders/o-1')"
     )
     sample.add_argument("kind")
+    _state_dir_option(sample)  # accepted for symmetry; samples need no running system
     sample.set_defaults(run=cmd_sample)
 
     dlq = commands.add_parser("dlq", help="the functions' dead-letter (on-failure) queues")
