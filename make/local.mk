@@ -22,3 +22,5 @@ new-service: $(VENV)/.installed ## Scaffold a service: make new-service NAME=shi
 	@if [ -z "$(NAME)" ]; then echo "error: NAME is required: make new-service NAME=shipping KIND=consumer|publisher|http" >&2; exit 2; fi
 	$(PY) -m tools.new_service $(NAME) --kind $(KIND)
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e services/$(NAME)
+	$(PY) -m tools.diagram --write README.md
+	@echo "services/$(NAME) is ready: make test-service SERVICE=$(NAME), make local"
