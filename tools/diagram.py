@@ -30,6 +30,9 @@ def mermaid() -> str:
     for name, service in services.items():
         for route in service.routes:
             lines.append(f'  client -->|"{route["method"]} {route["path"]}"| {name}')
+        schedule = service.manifest.get("schedule")
+        if schedule:
+            lines.append(f'  schedule(["EventBridge"]) -->|"{schedule}"| {name}')
         by_topic: dict[str, list[str]] = {}
         for event_type in service.publishes:
             by_topic.setdefault(catalog["events"][event_type]["topic"], []).append(event_type)

@@ -156,3 +156,16 @@ def test_conflicting_filters_on_one_topic_are_refused() -> None:
     clash = {"order_status": declarations.Service("order_status", service.directory, manifest)}
     with pytest.raises(topology.TopologyError, match="order_status"):
         topology.subscriptions(clash)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in SERVICES.items() if s.subscribes))
+def test_every_consumer_can_keep_idempotency_records_and_read_claim_checks(name: str) -> None:
+    resources = SERVICES[name].manifest["resources"]
+    assert resources.get("tables", {}).get("idempotency") == "read_write"
+    assert resources.get("buckets", {}).get("large-events") in {"read", "read_write"}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in SERVICES.items() if s.publishes))
+def test_every_publisher_can_check_large_events_in(name: str) -> None:
+    access = SERVICES[name].manifest["resources"].get("buckets", {}).get("large-events")
+    assert access in {"write", "read_write"}

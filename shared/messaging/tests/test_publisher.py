@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import copy
-import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,32 +17,12 @@ from messaging import (
     publish,
     publish_many,
 )
-from messaging.catalog import catalog_dir, load_catalog
+from messaging.catalog import load_catalog
 from messaging.publisher import SNS_MAX_MESSAGE_BYTES, message_attributes, wire_size
 
 from .faults import FailEntries, count_calls
 
 Published = Callable[[str], list[dict[str, Any]]]
-
-
-@pytest.fixture
-def blob_catalog(
-    orders_api_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """The real catalog plus ``test.blob``, an event whose payload may be any size."""
-    shutil.copytree(catalog_dir(), tmp_path / "events")
-    catalog_file = tmp_path / "events" / "catalog.json"
-    catalog = json.loads(catalog_file.read_text())
-    catalog["events"]["test.blob"] = {"topic": "orders", "version": 1, "attributes": []}
-    catalog_file.write_text(json.dumps(catalog))
-    schema = {"type": "object", "properties": {"payload": {"type": "string"}}}
-    (tmp_path / "events" / "schemas" / "test.blob.v1.json").write_text(json.dumps(schema))
-    monkeypatch.setenv("EVENT_CATALOG_DIR", str(tmp_path / "events"))
-    monkeypatch.setenv("PUBLISHES", "order.placed,test.blob")
-    import messaging
-
-    messaging.reset()
-    return tmp_path / "events"
 
 
 def _orders(order: dict[str, Any], count: int) -> list[dict[str, Any]]:
@@ -135,8 +113,14 @@ def test_batches_split_on_bytes_as_well_as_count(blob_catalog: Path) -> None:
     assert len(calls) == 3
 
 
-def test_size_limit_counts_attributes_and_multibyte_characters(blob_catalog: Path) -> None:
-    # given: a body that fits on its own but not with its message attributes
+def test_size_limit_counts_attributes_and_multibyte_characters(
+    blob_catalog: Path, published: Published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: no claim-check bucket, and a body that fits alone but not with its attributes
+    monkeypatch.delenv("BUCKET_LARGE_EVENTS")
+    import messaging
+
+    messaging.reset()
     probe = new_event("test.blob", {"payload": ""})
     spec = load_catalog().spec("test.blob")
     overhead = wire_size(probe.to_json(), message_attributes(probe, spec))

@@ -7,8 +7,12 @@ Three kinds of failure, three behaviours:
   dead-letter queue (``DEAD_LETTER_QUEUE_URL``) the record goes straight there with
   its reason and the invocation succeeds; without one, the error is raised;
 * a handler's own exception propagates, so Lambda retries the event and finally
-  sends it to the on-failure destination;
-* a record whose event was already handled is skipped (see ``idempotency``).
+  sends it to the on-failure destination (a handler may raise a
+  ``PoisonMessageError`` itself to skip the retries);
+* a record whose event this service already handled is skipped, and one being handled
+  right now by another attempt raises ``EventInProgressError`` so Lambda retries it
+  later (see ``idempotency``; on by default wherever ``TABLE_IDEMPOTENCY`` is set,
+  ``@router.on(..., idempotent=False)`` opts a handler out).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from . import tracing
+from . import claim_check, tracing
 from .catalog import load_catalog
 from .config import settings
 from .dead_letters import send_dead_letter
@@ -30,6 +34,7 @@ from .errors import (
     SchemaViolationError,
     UnknownEventTypeError,
 )
+from .idempotency import run_once
 from .logs import get_logger, log_context
 
 __all__ = ["Router", "decode_record", "sns_records"]
@@ -78,6 +83,8 @@ def _attribute(record: Mapping[str, Any], name: str) -> str | None:
 def decode_record(record: Mapping[str, Any]) -> Envelope:
     """The envelope in one SNS record, checked against the catalog and its schema."""
     envelope = Envelope.from_json(record["Sns"]["Message"])
+    if envelope.claim_check is not None:
+        envelope = claim_check.resolve(envelope)
     declared_type = _attribute(record, "event_type")
     if declared_type is not None and declared_type != envelope.type:
         raise MalformedMessageError(
@@ -148,11 +155,11 @@ class Router:
                         f"service {settings().service!r} has no handler for {envelope.type!r} "
                         f"(it handles {', '.join(sorted(self._routes)) or 'nothing'})"
                     )
+                self._dispatch(route, envelope, context)
             except PoisonMessageError as error:
                 self._reject({"Records": [record]}, error, context)
                 rejected.append(str(error))
                 continue
-            self._dispatch(route, envelope, context)
             handled.append(envelope.id)
         return {"handled": handled, "rejected": rejected}
 
@@ -185,6 +192,11 @@ class Router:
             )
 
     def _run(self, route: _Route, envelope: Envelope, context: Any) -> Any:
+        current = settings()
+        if route.idempotent and current.idempotency_table:
+            return run_once(
+                current.idempotency_table, current.service, envelope, route.handler, context
+            )
         return route.handler(envelope)
 
     def _reject(self, payload: Any, error: PoisonMessageError, context: Any) -> None:

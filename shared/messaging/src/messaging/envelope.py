@@ -18,6 +18,7 @@ from .errors import MalformedMessageError
 __all__ = ["Envelope"]
 
 _FIELDS = ("id", "type", "version", "source", "time", "correlation_id", "traceparent", "data")
+_OPTIONAL_FIELDS = ("claim_check",)
 
 
 def _now() -> str:
@@ -40,9 +41,15 @@ class Envelope:
     time: str = field(default_factory=_now)
     correlation_id: str = ""
     traceparent: str | None = None
+    # Set on the wire only, when ``data`` was too large for SNS and waits in S3
+    # (see ``claim_check``); consumers get the envelope back with its data.
+    claim_check: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _FIELDS}
+        wire = {name: getattr(self, name) for name in _FIELDS}
+        if self.claim_check is not None:
+            wire["claim_check"] = self.claim_check
+        return wire
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
@@ -75,9 +82,17 @@ class Envelope:
         traceparent = raw.get("traceparent")
         if traceparent is not None and not isinstance(traceparent, str):
             raise MalformedMessageError("envelope field 'traceparent' must be a string or null")
-        unknown = set(raw) - set(_FIELDS)
+        unknown = set(raw) - set(_FIELDS) - set(_OPTIONAL_FIELDS)
         if unknown:
             raise MalformedMessageError(f"envelope has unknown field(s) {sorted(unknown)}")
+        claim_check = raw.get("claim_check")
+        if claim_check is not None and not (
+            isinstance(claim_check, dict)
+            and all(isinstance(claim_check.get(k), str) for k in ("bucket", "key", "sha256"))
+        ):
+            raise MalformedMessageError(
+                "envelope field 'claim_check' must be an object with string bucket, key, sha256"
+            )
         return cls(
             id=raw["id"],
             type=raw["type"],
@@ -87,6 +102,7 @@ class Envelope:
             correlation_id=raw["correlation_id"],
             traceparent=traceparent,
             data=raw["data"],
+            claim_check=claim_check,
         )
 
     @classmethod

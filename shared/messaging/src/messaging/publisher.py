@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws, tracing
+from . import aws, claim_check, tracing
 from .catalog import EventSpec, load_catalog
 from .config import settings
 from .envelope import Envelope
@@ -118,11 +118,16 @@ def _prepare(event: Envelope) -> _Outgoing:
     attributes = message_attributes(event, spec)
     message = event.to_json()
     size = wire_size(message, attributes)
-    if size > SNS_MAX_MESSAGE_BYTES:
-        raise EventTooLargeError(
-            f"{event.type} {event.id} is {size} bytes on the wire; SNS accepts at most "
-            f"{SNS_MAX_MESSAGE_BYTES}"
-        )
+    if size > claim_check.threshold_bytes(SNS_MAX_MESSAGE_BYTES):
+        if not current.large_event_bucket:
+            raise EventTooLargeError(
+                f"{event.type} {event.id} is {size} bytes on the wire; SNS accepts at most "
+                f"{SNS_MAX_MESSAGE_BYTES} and no claim-check bucket (BUCKET_LARGE_EVENTS) is set"
+            )
+        with tracing.span("claim_check", event_type=event.type, event_id=event.id):
+            pointer = claim_check.check_in(event, current.large_event_bucket)
+        message = pointer.to_json()
+        size = wire_size(message, attributes)
     return _Outgoing(event, current.topic_arn(spec.topic), message, attributes, size)
 
 

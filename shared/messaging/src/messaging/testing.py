@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 REGION = "us-east-1"
+# Dead letters are kept 14 days (SQS's maximum): the window in which a redrive can
+# bring an event back, so idempotency records must outlive it.
+DLQ_RETENTION_S = 14 * 86400
 ACCOUNT_ID = "123456789012"
 
 
@@ -86,6 +89,10 @@ def lambda_environment(
         "PUBLISHES": ",".join(publishes),
         "LOG_LEVEL": "INFO",
         "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url,
+        "FUNCTION_TIMEOUT_S": str(manifest.get("timeout_s", 10)),
+        "IDEMPOTENCY_TTL_S": str(
+            manifest.get("retries", {}).get("maximum_event_age_s", 3600) + DLQ_RETENTION_S
+        ),
     }
     for event_type in publishes:
         topic = catalog.spec(event_type).topic

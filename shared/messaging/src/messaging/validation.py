@@ -8,6 +8,7 @@ so a schema can never be silently half-checked.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -84,6 +85,54 @@ _FORMATS: dict[str, Callable[[str], bool]] = {
 }
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# keyword: (which values it applies to, what it measures, the test, the message)
+_BOUNDS: dict[
+    str, tuple[Callable[[Any], bool], Callable[[Any], Any], Callable[[Any, Any], bool], str]
+] = {
+    "minLength": (
+        lambda v: isinstance(v, str),
+        len,
+        operator.ge,
+        "must be at least {} character(s) long",
+    ),
+    "maxLength": (
+        lambda v: isinstance(v, str),
+        len,
+        operator.le,
+        "must be at most {} characters long",
+    ),
+    "minItems": (lambda v: isinstance(v, list), len, operator.ge, "must have at least {} item(s)"),
+    "maxItems": (lambda v: isinstance(v, list), len, operator.le, "must have at most {} items"),
+    "minimum": (_is_number, _same, operator.ge, "must be >= {}"),
+    "exclusiveMinimum": (_is_number, _same, operator.gt, "must be > {}"),
+    "maximum": (_is_number, _same, operator.le, "must be <= {}"),
+}
+
+
+def _bound(
+    applies: Callable[[Any], bool],
+    measure: Callable[[Any], Any],
+    holds: Callable[[Any, Any], bool],
+    limit: Any,
+    message: str,
+) -> _Check:
+    text = message.format(limit)
+
+    def check(value: Any, path: str, problems: list[str]) -> None:
+        if applies(value) and not holds(measure(value), limit):
+            problems.append(f"{path}: {text}")
+
+    return check
+
+
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -121,7 +170,7 @@ class _Compiler:
                 lambda v, p, out: None if v == const else out.append(f"{p}: must be {const!r}")
             )
         checks.extend(self._string_checks(schema, where))
-        checks.extend(self._number_checks(schema))
+        checks.extend(self._bound_checks(schema))
         checks.extend(self._array_checks(schema, where))
         checks.extend(self._object_checks(schema, where))
 
@@ -167,24 +216,6 @@ class _Compiler:
 
     def _string_checks(self, schema: Mapping[str, Any], where: str) -> list[_Check]:
         checks: list[_Check] = []
-        if "minLength" in schema:
-            low = int(schema["minLength"])
-            checks.append(
-                lambda v, p, out: (
-                    None
-                    if not isinstance(v, str) or len(v) >= low
-                    else out.append(f"{p}: must be at least {low} character(s) long")
-                )
-            )
-        if "maxLength" in schema:
-            high = int(schema["maxLength"])
-            checks.append(
-                lambda v, p, out: (
-                    None
-                    if not isinstance(v, str) or len(v) <= high
-                    else out.append(f"{p}: must be at most {high} characters long")
-                )
-            )
         if "pattern" in schema:
             pattern = re.compile(schema["pattern"])
             checks.append(
@@ -208,55 +239,15 @@ class _Compiler:
             )
         return checks
 
-    def _number_checks(self, schema: Mapping[str, Any]) -> list[_Check]:
+    def _bound_checks(self, schema: Mapping[str, Any]) -> list[_Check]:
         checks: list[_Check] = []
-
-        def numeric(v: Any) -> bool:
-            return isinstance(v, int | float) and not isinstance(v, bool)
-
-        if "minimum" in schema:
-            low = schema["minimum"]
-            checks.append(
-                lambda v, p, out: (
-                    None if not numeric(v) or v >= low else out.append(f"{p}: must be >= {low}")
-                )
-            )
-        if "exclusiveMinimum" in schema:
-            floor = schema["exclusiveMinimum"]
-            checks.append(
-                lambda v, p, out: (
-                    None if not numeric(v) or v > floor else out.append(f"{p}: must be > {floor}")
-                )
-            )
-        if "maximum" in schema:
-            high = schema["maximum"]
-            checks.append(
-                lambda v, p, out: (
-                    None if not numeric(v) or v <= high else out.append(f"{p}: must be <= {high}")
-                )
-            )
+        for keyword, (applies, measure, holds, message) in _BOUNDS.items():
+            if keyword in schema:
+                checks.append(_bound(applies, measure, holds, schema[keyword], message))
         return checks
 
     def _array_checks(self, schema: Mapping[str, Any], where: str) -> list[_Check]:
         checks: list[_Check] = []
-        if "minItems" in schema:
-            low = int(schema["minItems"])
-            checks.append(
-                lambda v, p, out: (
-                    None
-                    if not isinstance(v, list) or len(v) >= low
-                    else out.append(f"{p}: must have at least {low} item(s)")
-                )
-            )
-        if "maxItems" in schema:
-            high = int(schema["maxItems"])
-            checks.append(
-                lambda v, p, out: (
-                    None
-                    if not isinstance(v, list) or len(v) <= high
-                    else out.append(f"{p}: must have at most {high} items")
-                )
-            )
         if schema.get("uniqueItems"):
 
             def unique(v: Any, p: str, out: list[str]) -> None:
