@@ -3,6 +3,7 @@
 
 LOCAL_ARGS ?=
 NAME ?=
+EVENT ?=
 KIND ?= consumer
 
 .PHONY: local
@@ -18,9 +19,9 @@ test-local: $(VENV)/.installed ## End-to-end tests of the local system only (tes
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 .PHONY: new-service
-new-service: $(VENV)/.installed ## Scaffold a service: make new-service NAME=shipping KIND=consumer|publisher|http
+new-service: $(VENV)/.installed ## Scaffold a service: make new-service NAME=shipping KIND=consumer|publisher|http [EVENT=type]
 	@if [ -z "$(NAME)" ]; then echo "error: NAME is required: make new-service NAME=shipping KIND=consumer|publisher|http" >&2; exit 2; fi
-	$(PY) -m tools.new_service $(NAME) --kind $(KIND)
+	$(PY) -m tools.new_service $(NAME) --kind $(KIND) $(if $(EVENT),--event $(EVENT))
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e services/$(NAME)
 	$(PY) -m tools.diagram --write README.md
 	@echo "services/$(NAME) is ready: make test-service SERVICE=$(NAME), make local"
