@@ -16,6 +16,7 @@ import pytest
 from messaging.testing import load_fixture
 from tools.declarations import ROOT
 from tools.local.client import sent_emails
+from tools.local.system import scheduled_event
 
 pytestmark = pytest.mark.slow
 
@@ -126,6 +127,11 @@ def test_unknown_routes_get_a_json_404_and_invoke_runs_one_event(local: Any, tmp
     invoked = local.cli("invoke", "orders_api", "--event", str(event_file))
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout)["statusCode"] == 404
+    # the EventBridge schedule in orders_api's manifest, invoked by hand
+    event_file.write_text(json.dumps(scheduled_event("orders_api", "rate(1 minute)")))
+    invoked = local.cli("invoke", "orders_api", "--event", str(event_file))
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == {"republished": []}
 
 
 def test_a_busy_port_fails_with_a_clear_message(local: Any) -> None:

@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -400,6 +401,7 @@ class System:
             self.invokers[name] = invoker
             invoker.start()
         if opts.deliver:
+            self._schedule()
             for name, topics in self.subscription_queues.items():
                 for topic, url in topics.items():
                     thread = threading.Thread(
@@ -502,6 +504,31 @@ class System:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
         }
+
+    # -- EventBridge schedules -------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        """Invoke each service with a ``rate(...)`` schedule asynchronously, as EventBridge does."""
+        for name, service in self.services.items():
+            expression = service.manifest.get("schedule")
+            if not expression:
+                continue
+            period = rate_seconds(expression)
+            if period is None:
+                self.console.system(
+                    f"{name}: {expression} is not run locally (only rate(...) is); "
+                    f"use `python -m tools.local invoke {name} --event FILE`"
+                )
+                continue
+            thread = threading.Thread(
+                target=self._tick, args=(name, expression, period), daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _tick(self, service: str, expression: str, period: float) -> None:
+        while not self.stopping.wait(period):
+            self.invokers[service].submit(scheduled_event(service, expression), source="schedule")
 
     # -- SNS delivery ----------------------------------------------------------------------
 
@@ -697,6 +724,30 @@ def lambda_record(notification: dict[str, Any]) -> dict[str, Any]:
             "TopicArn": topic_arn,
             "Subject": notification.get("Subject"),
         },
+    }
+
+
+def rate_seconds(expression: str) -> float | None:
+    """``rate(5 minutes)`` -> 300.0; ``None`` for cron expressions."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if not match:
+        return None
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[match[2].rstrip("s")]
+    return float(int(match[1]) * unit)
+
+
+def scheduled_event(service: str, expression: str) -> dict[str, Any]:
+    """The event an EventBridge schedule rule sends to its target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{function_name(service)}"],
+        "detail": {},
     }
 
 
