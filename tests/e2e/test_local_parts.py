@@ -139,3 +139,46 @@ def test_only_foreign_compiled_wheels_are_replaced(tmp_path: Any) -> None:
         (tmp_path / f"{name}.dist-info").mkdir()
         (tmp_path / f"{name}.dist-info" / "WHEEL").write_text(f"Wheel-Version: 1.0\nTag: {tag}\n")
     assert artifacts.foreign_distributions(tmp_path) == ["wrapt"]
+
+
+@pytest.mark.slow
+def test_a_timed_out_worker_is_replaced_and_survives_the_thread_that_replaced_it(
+    tmp_path: Any,
+) -> None:
+    # given a function with a 1 s timeout, invoked from a short-lived thread
+    import threading
+    from pathlib import Path
+
+    from tools.declarations import Service
+    from tools.local.system import Worker
+
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    (task_root / "slow.py").write_text(
+        "import time\n\ndef handle(event, context):\n    time.sleep(event['sleep'])\n"
+        "    return {'slept': event['sleep']}\n"
+    )
+    service = Service("slow", tmp_path, {"timeout_s": 1, "handler": "slow.handle"})
+    runnable = artifacts.Runnable("slow", task_root, (), ())
+    env = {"LOCAL_TASK_ROOT": str(task_root), "_HANDLER": "slow.handle", "SERVICE_NAME": "slow"}
+    env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "1"
+    worker = Worker(service, runnable, env, Path(tmp_path / "slow.log"), None)
+    worker.start()
+    first = worker.pid
+    answers: list[dict[str, Any]] = []
+    try:
+        # when
+        thread = threading.Thread(target=lambda: answers.append(worker.invoke({"sleep": 5}, "r1")))
+        thread.start()
+        thread.join()
+        # then
+        assert answers[0]["error"]["errorType"] == "Sandbox.Timedout"
+        assert worker.pid != first
+        assert len(worker.cold_starts) == 2
+        assert worker.invoke({"sleep": 0}, "r2") == {
+            "ok": True,
+            "result": {"slept": 0},
+            "duration_ms": pytest.approx(0, abs=50),
+        }
+    finally:
+        worker.stop()

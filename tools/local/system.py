@@ -96,6 +96,56 @@ def _client(name: str, endpoint_url: str) -> Any:
     return boto3.client(name, endpoint_url=endpoint_url, region_name=REGION)
 
 
+# --- child processes are started from one long-lived thread ---------------------------
+
+
+class _Spawner:
+    """Starts every child process from one thread that lives as long as this process.
+
+    ``PR_SET_PDEATHSIG`` fires when the *thread* that forked a child exits, so a worker
+    replaced from a short-lived thread (an HTTP request's) would be killed with it.
+    """
+
+    def __init__(self) -> None:
+        self._requests: queue.Queue[tuple[Callable[[], Any], list[Any], threading.Event]] = (
+            queue.Queue()
+        )
+        threading.Thread(target=self._run, daemon=True, name="spawner").start()
+
+    def _run(self) -> None:
+        while True:
+            action, box, done = self._requests.get()
+            try:
+                box.append((True, action()))
+            except BaseException as error:
+                box.append((False, error))
+            done.set()
+
+    def call(self, action: Callable[[], Any]) -> Any:
+        box: list[Any] = []
+        done = threading.Event()
+        self._requests.put((action, box, done))
+        done.wait()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+
+_spawner: _Spawner | None = None
+_spawner_lock = threading.Lock()
+
+
+def spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen(*args, **kwargs)``, from the long-lived spawner thread."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = _Spawner()
+    process: subprocess.Popen[Any] = _spawner.call(lambda: subprocess.Popen(*args, **kwargs))
+    return process
+
+
 # --- one worker process per service ----------------------------------------------------
 
 
@@ -131,7 +181,7 @@ class Worker:
         """Start the process and import the handler; the cold start in milliseconds."""
         started = time.perf_counter()
         self._answers = queue.Queue()
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [sys.executable, "-I", str(HERE / "worker.py")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -220,7 +270,7 @@ class Worker:
 
     def _restart(self) -> None:
         """A timed-out or crashed environment is replaced: the next invoke is a cold start."""
-        self.stop()
+        self.stop(grace_s=0)
         with contextlib.suppress(LocalError):
             self.start()
 
@@ -419,7 +469,7 @@ class System:
 
     def _start_moto(self, port: int) -> None:
         log = (self.state_dir / "logs" / "moto.log").open("ab")
-        self.moto = subprocess.Popen(
+        self.moto = spawn(
             [sys.executable, "-I", str(HERE / "moto_runner.py"), HOST, str(port), str(os.getpid())],
             stdout=log,
             stderr=subprocess.STDOUT,
