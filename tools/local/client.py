@@ -15,6 +15,7 @@ from messaging import Envelope, new_event
 from messaging import publish as messaging_publish
 from messaging.testing import REGION, lambda_environment
 from tools import topology
+from tools.dead_letters import receive_all, redrive_queue
 
 from . import artifacts
 
@@ -127,22 +128,6 @@ def _sqs(state: dict[str, Any]) -> Any:
     )
 
 
-def _receive_all(sqs: Any, url: str, visibility: int) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=visibility,
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        fresh = [m for m in batch if m["MessageId"] not in seen]
-        if not fresh:
-            return list(seen.values())
-        for message in fresh:
-            seen[message["MessageId"]] = message
-
-
 def dead_letters(state: dict[str, Any], service: str | None = None) -> dict[str, list[Any]]:
     """Every dead letter, by service, left in its queue (received, then made visible again)."""
     sqs = _sqs(state)
@@ -150,7 +135,7 @@ def dead_letters(state: dict[str, Any], service: str | None = None) -> dict[str,
     for name, url in sorted(state["dead_letter_queues"].items()):
         if service and name != service:
             continue
-        messages = _receive_all(sqs, url, visibility=30)
+        messages = receive_all(sqs, url, visibility=30)
         for message in messages:
             sqs.change_message_visibility(
                 QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
@@ -167,39 +152,14 @@ def redrive(state: dict[str, Any], service: str, *, dry_run: bool = False) -> di
         raise NotRunningError(
             f"unknown service {service!r}; valid: {', '.join(state['dead_letter_queues'])}"
         )
-    sqs = _sqs(state)
-    url = state["dead_letter_queues"][service]
-    lines: list[str] = []
-    handled = failed = 0
-    for message in _receive_all(sqs, url, visibility=60):
-        record = json.loads(message["Body"])
-        payload = record.get("requestPayload")
-        error = record.get("responsePayload", {})
-        summary = f"{message['MessageId']}: {error.get('errorType')}: {error.get('errorMessage')}"
-        if dry_run:
-            lines.append(f"would redrive {summary}")
-            release = True
-        else:
-            answer = invoke(state, service, payload, source="redrive")
-            if answer["ok"]:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                handled += 1
-                lines.append(f"redriven and deleted {message['MessageId']}")
-                release = False
-            else:
-                failed += 1
-                failure = answer["error"]
-                lines.append(
-                    f"still failing, kept {message['MessageId']}: {failure['errorType']}: "
-                    f"{failure['errorMessage']}"
-                )
-                release = True
-        if release:
-            sqs.change_message_visibility(
-                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
-    lines.append(f"{service}: {handled} redriven, {failed} still failing")
-    return {"handled": handled, "failed": failed, "lines": lines}
+
+    def local_invoke(payload: Any) -> dict[str, Any] | None:
+        answer = invoke(state, service, payload, source="redrive")
+        return None if answer["ok"] else dict(answer["error"])
+
+    return redrive_queue(
+        _sqs(state), state["dead_letter_queues"][service], service, local_invoke, dry_run=dry_run
+    )
 
 
 def sent_emails(endpoint_url: str) -> list[dict[str, Any]]:
