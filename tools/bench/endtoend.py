@@ -37,6 +37,7 @@ from .stats import Samples
 _HOPS = (
     ("order_confirmation", ("order.placed",)),
     ("inventory", ("order.placed",)),
+    ("order_status", ("order.placed",)),
     ("order_status", ("inventory.reserved", "inventory.rejected")),
 )
 
@@ -172,6 +173,7 @@ def _measure(group: Group, system: Any, requests: int, burst: int, timeout_s: fl
     group.notes.append(
         f"consumer pool as tools.local runs it: one worker process per function ({workers}); "
         f"{requests} sequential requests for p50/p99 in {rounds} rounds; throughput from "
-        f"{rounds} bursts of {size} orders sent by 4 client threads, 3 consumer events each"
+        f"{rounds} bursts of {size} orders sent by 4 client threads, "
+        f"{len(_HOPS)} consumer events each"
     )
     return group
