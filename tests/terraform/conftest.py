@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import tfharness  # noqa: E402
+import tfharness
 
 
 @pytest.fixture(scope="module")

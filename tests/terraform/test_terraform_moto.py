@@ -19,7 +19,8 @@ ROOT = tfharness.REPO_ROOT
 CATALOG = json.loads((ROOT / "shared/events/catalog.json").read_text())
 RESOURCES = json.loads((ROOT / "shared/resources.json").read_text())
 MANIFESTS = {
-    p.parent.name: json.loads(p.read_text()) for p in sorted((ROOT / "services").glob("*/service.json"))
+    p.parent.name: json.loads(p.read_text())
+    for p in sorted((ROOT / "services").glob("*/service.json"))
 }
 ENV = "dev"
 
@@ -51,8 +52,11 @@ def expected_filter_policies(manifest: dict[str, Any]) -> dict[str, dict[str, An
 
 def client(env: tfharness.MotoEnvironment, service: str) -> Any:
     return boto3.client(
-        service, endpoint_url=env.endpoint, region_name=tfharness.REGION,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        service,
+        endpoint_url=env.endpoint,
+        region_name=tfharness.REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
@@ -83,7 +87,9 @@ def test_apply_creates_what_the_declarations_say(deployed: tfharness.MotoEnviron
     check_deployment(deployed, outputs)
 
 
-def test_deployed_plan_grants_no_wildcard_actions_or_resources(deployed_plan: dict[str, Any]) -> None:
+def test_deployed_plan_grants_no_wildcard_actions_or_resources(
+    deployed_plan: dict[str, Any],
+) -> None:
     # After apply every ARN is known, so the plan shows every policy in full.
     policies = iam_policies_in_plan(deployed_plan)
     roles = [a for a, _ in policies if ".aws_iam_role_policy." in a]
@@ -115,7 +121,9 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
     sns, lam, sqs, iam = (client(env, s) for s in ("sns", "lambda", "sqs", "iam"))
     account = tfharness.MOTO_ACCOUNT_ID
 
-    topic_arns = {t: f"arn:aws:sns:{tfharness.REGION}:{account}:{ENV}-{t}" for t in CATALOG["topics"]}
+    topic_arns = {
+        t: f"arn:aws:sns:{tfharness.REGION}:{account}:{ENV}-{t}" for t in CATALOG["topics"]
+    }
     assert outputs["topic_arns"] == topic_arns
     existing = {t["TopicArn"] for t in sns.list_topics()["Topics"]}
     assert set(topic_arns.values()) <= existing
@@ -134,7 +142,9 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
         assert config["TracingConfig"]["Mode"] == "Active"
 
         dlq_url = outputs["dead_letter_queue_urls"][service]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
         assert dlq_arn.endswith(f":{name}-on-failure")
 
         resources = manifest.get("resources", {})
@@ -147,7 +157,10 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
             "DEAD_LETTER_QUEUE_URL": dlq_url,
             **{f"TOPIC_ARN_{env_suffix(t)}": topic_arns[t] for t in publish_topics},
             **{f"TABLE_{env_suffix(t)}": f"{ENV}-{t}" for t in resources.get("tables", {})},
-            **{f"BUCKET_{env_suffix(b)}": f"{ENV}-{b}-{account}" for b in resources.get("buckets", {})},
+            **{
+                f"BUCKET_{env_suffix(b)}": f"{ENV}-{b}-{account}"
+                for b in resources.get("buckets", {})
+            },
             **{
                 f"EMAIL_SENDER_{env_suffix(s)}": RESOURCES["email_senders"][s]["address"]
                 for s in resources.get("email_senders", [])
@@ -162,11 +175,15 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
         assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
 
         # sns:Publish exactly on the topics of the declared event types.
-        document = iam.get_role_policy(RoleName=name, PolicyName="declared-access")["PolicyDocument"]
+        document = iam.get_role_policy(RoleName=name, PolicyName="declared-access")[
+            "PolicyDocument"
+        ]
         if isinstance(document, str):
             document = json.loads(document)
         published_to = sorted(
-            r for s in as_list(document["Statement"]) if "sns:Publish" in as_list(s["Action"])
+            r
+            for s in as_list(document["Statement"])
+            if "sns:Publish" in as_list(s["Action"])
             for r in as_list(s["Resource"])
         )
         assert published_to == sorted(topic_arns[t] for t in publish_topics)
@@ -188,7 +205,9 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
             redrive = json.loads(attrs["RedrivePolicy"])
             assert redrive["deadLetterTargetArn"].endswith(f":{name}-delivery-dlq")
 
-    routes = sorted(f"{r['method']} {r['path']}" for m in MANIFESTS.values() for r in m.get("routes", []))
+    routes = sorted(
+        f"{r['method']} {r['path']}" for m in MANIFESTS.values() for r in m.get("routes", [])
+    )
     if routes:
         api = client(env, "apigatewayv2")
         api_id = next(a["ApiId"] for a in api.get_apis()["Items"] if a["Name"] == f"{ENV}-http")

@@ -25,8 +25,18 @@ REGION = "eu-west-1"
 
 # Every service the environments create, pointed at the moto server.
 ENDPOINT_SERVICES = [
-    "apigatewayv2", "cloudwatch", "dynamodb", "iam", "kms", "lambda",
-    "logs", "s3", "ses", "sns", "sqs", "sts",
+    "apigatewayv2",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "ses",
+    "sns",
+    "sqs",
+    "sts",
 ]
 
 
@@ -58,7 +68,9 @@ def moto_server() -> Iterator[str]:
 def cli_config(workdir: Path) -> Path:
     """A Terraform CLI config: the provider mirror when TF_PROVIDER_MIRROR is set,
     a shared plugin cache so each init links instead of copying the provider."""
-    cache = Path(os.environ.get("TF_PLUGIN_CACHE_DIR_SHARED", REPO_ROOT / "build/terraform/plugin-cache"))
+    cache = Path(
+        os.environ.get("TF_PLUGIN_CACHE_DIR_SHARED", REPO_ROOT / "build/terraform/plugin-cache")
+    )
     cache.mkdir(parents=True, exist_ok=True)
     lines = [
         f'plugin_cache_dir = "{cache}"',
@@ -68,8 +80,13 @@ def cli_config(workdir: Path) -> Path:
     if mirror:
         lines += [
             "provider_installation {",
-            f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }}',
-            '  direct {\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }',
+            "  filesystem_mirror {",
+            f'    path    = "{mirror}"',
+            '    include = ["registry.terraform.io/hashicorp/*"]',
+            "  }",
+            "  direct {",
+            '    exclude = ["registry.terraform.io/hashicorp/*"]',
+            "  }",
             "}",
         ]
     path = workdir / "terraform.rc"
@@ -118,8 +135,11 @@ class MotoEnvironment:
         self.endpoint = endpoint
         self.workdir = workdir
         shutil.copytree(
-            TERRAFORM_DIR, workdir / "terraform",
-            ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "tfplan*", ".terraform.lock.hcl"),
+            TERRAFORM_DIR,
+            workdir / "terraform",
+            ignore=shutil.ignore_patterns(
+                ".terraform", "*.tfstate*", "tfplan*", ".terraform.lock.hcl"
+            ),
         )
         self.dir = workdir / "terraform" / "environments" / env
         (self.dir / "moto_override.tf").write_text(override_tf(endpoint))
@@ -139,7 +159,7 @@ class MotoEnvironment:
 
     def var_args(self) -> list[str]:
         return [
-            f"-var=allowed_account_ids=[\"{MOTO_ACCOUNT_ID}\"]",
+            f'-var=allowed_account_ids=["{MOTO_ACCOUNT_ID}"]',
             f"-var=region={REGION}",
             f"-var=artifacts_dir={self.artifacts}",
             f"-var=repo_root={REPO_ROOT}",
@@ -148,13 +168,19 @@ class MotoEnvironment:
     def run(self, *args: str, capture: bool = False) -> str:
         binary = terraform_binary()
         assert binary, "terraform not installed"
-        proc = subprocess.run(
-            [binary, *args], cwd=self.dir, env=self.env_vars, text=True,
-            capture_output=True, check=False,
+        proc = subprocess.run(  # noqa: S603 - fixed terraform arguments
+            [binary, *args],
+            cwd=self.dir,
+            env=self.env_vars,
+            text=True,
+            capture_output=True,
+            check=False,
         )
         if proc.returncode != 0:
+            command = " ".join(args[:2])
             raise RuntimeError(
-                f"terraform {' '.join(args[:2])} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+                f"terraform {command} failed ({proc.returncode}):\n"
+                f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
             )
         return proc.stdout if capture else ""
 
@@ -166,19 +192,35 @@ class MotoEnvironment:
         return json.loads(self.run("show", "-json", "tfplan", capture=True))
 
     def apply(self) -> None:
-        self.run("apply", "-input=false", "-no-color", "-auto-approve", "-parallelism=20", *self.var_args())
+        self.run(
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            "-parallelism=20",
+            *self.var_args(),
+        )
 
     def output(self) -> dict:
         return json.loads(self.run("output", "-json", capture=True))
 
     def destroy(self) -> None:
-        self.run("destroy", "-input=false", "-no-color", "-auto-approve", "-parallelism=20", *self.var_args())
+        self.run(
+            "destroy",
+            "-input=false",
+            "-no-color",
+            "-auto-approve",
+            "-parallelism=20",
+            *self.var_args(),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("plan-json", help="plan an environment against moto and write `terraform show -json`")
+    p = sub.add_parser(
+        "plan-json", help="plan an environment against moto and write `terraform show -json`"
+    )
     p.add_argument("--env", default="dev")
     p.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
