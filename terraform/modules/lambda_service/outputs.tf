@@ -47,3 +47,46 @@ output "environment_variables" {
   description = "The function's environment variables (the contract with the messaging package)."
   value       = local.environment_variables
 }
+
+output "function_settings" {
+  description = "Handler, runtime, architecture, memory, timeout and tracing mode of the function, as deployed."
+  value = {
+    handler      = aws_lambda_function.this.handler
+    runtime      = aws_lambda_function.this.runtime
+    architecture = one(aws_lambda_function.this.architectures)
+    memory_mb    = aws_lambda_function.this.memory_size
+    timeout_s    = aws_lambda_function.this.timeout
+    tracing_mode = aws_lambda_function.this.tracing_config[0].mode
+  }
+}
+
+output "on_failure" {
+  description = "Asynchronous invoke settings: retries, maximum event age and the on-failure destination ARN."
+  value = {
+    maximum_retry_attempts = aws_lambda_function_event_invoke_config.this.maximum_retry_attempts
+    maximum_event_age_s    = aws_lambda_function_event_invoke_config.this.maximum_event_age_in_seconds
+    destination_arn        = one(one(aws_lambda_function_event_invoke_config.this.destination_config).on_failure).destination
+  }
+}
+
+output "subscriptions" {
+  description = "The service's subscriptions by topic: topic ARN, protocol, filter policy and scope, redrive target, and the source ARN of the matching invoke permission."
+  value = { for k, s in aws_sns_topic_subscription.this : k => {
+    topic_arn           = s.topic_arn
+    protocol            = s.protocol
+    filter_policy       = s.filter_policy
+    filter_policy_scope = s.filter_policy_scope
+    redrive_target_arn  = jsondecode(s.redrive_policy).deadLetterTargetArn
+    permission_source   = aws_lambda_permission.sns[k].source_arn
+  } }
+}
+
+output "delivery_dlq_arn" {
+  description = "ARN of the subscription redrive queue (null when the service subscribes to nothing)."
+  value       = local.has_subs ? aws_sqs_queue.delivery_dlq[0].arn : null
+}
+
+output "role_policy" {
+  description = "The execution role's policy document (JSON)."
+  value       = aws_iam_role_policy.function.policy
+}
