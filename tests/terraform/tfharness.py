@@ -223,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--env", default="dev")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--applied",
+        action="store_true",
+        help="apply first and plan the deployed environment, so every ARN in the plan is known",
+    )
     args = parser.parse_args(argv)
 
     if terraform_binary() is None:
@@ -231,11 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="tf-moto-") as tmp:
         env = MotoEnvironment(args.env, endpoint, Path(tmp))
         env.init()
-        plan = env.plan_json()
+        if args.applied:
+            try:
+                env.apply()
+                plan = env.plan_json()
+            finally:
+                env.destroy()
+        else:
+            plan = env.plan_json()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(plan, indent=1))
     changes = [r for r in plan.get("resource_changes", []) if r.get("mode") == "managed"]
-    print(f"{args.out}: plan of {args.env} with {len(changes)} resources")
+    state = "applied" if args.applied else "new"
+    print(f"{args.out}: plan of the {state} {args.env} environment, {len(changes)} resources")
     return 0
 
 

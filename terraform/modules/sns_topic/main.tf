@@ -111,6 +111,7 @@ resource "aws_sns_topic_policy" "this" {
           Principal = { AWS = local.root_arn }
           Action    = ["sns:Publish"]
           Resource  = aws_sns_topic.this.arn
+          Condition = { StringEquals = { "aws:PrincipalAccount" = local.account_id } }
         },
         {
           Sid       = "DenyInsecureTransport"
