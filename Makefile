@@ -13,6 +13,9 @@ PIP := $(PY) -m pip
 SERVICES := $(sort $(patsubst services/%/service.json,%,$(wildcard services/*/service.json)))
 PYTEST_PATHS := shared/messaging/tests $(wildcard services/*/tests) tests
 PYTEST_ARGS ?=
+# pytest exits 5 when it collects nothing; a suite that ran no test must not pass quietly.
+RUN_PYTEST = rc=0; $(PY) -m pytest $(1) $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests from $(1)" >&2; exit 1; fi; exit $$rc
 # Targets appended by make/*.mk (Terraform, workflows) that `make test` also runs.
 TEST_EXTRA :=
 
@@ -58,15 +61,15 @@ test: $(VENV)/.installed ## Everything, from a fresh clone: lint, every Python t
 
 .PHONY: pytest
 pytest: $(VENV)/.installed ## Every Python test: the package, each service, the cross-cutting suites
-	$(PY) -m pytest $(PYTEST_PATHS) $(PYTEST_ARGS)
+	@$(call RUN_PYTEST,$(PYTEST_PATHS))
 
 .PHONY: test-unit
 test-unit: $(VENV)/.installed ## Fast inner loop: the package and service unit tests only
-	$(PY) -m pytest -q shared/messaging/tests $(wildcard services/*/tests) $(PYTEST_ARGS)
+	@$(call RUN_PYTEST,-q shared/messaging/tests $(wildcard services/*/tests))
 
 .PHONY: test-service
 test-service: $(VENV)/.installed check-service ## One service's unit tests: make test-service SERVICE=orders_api
-	$(PY) -m pytest -q services/$(SERVICE)/tests $(PYTEST_ARGS)
+	@$(call RUN_PYTEST,-q services/$(SERVICE)/tests)
 
 .PHONY: check-service
 check-service:
@@ -92,3 +95,8 @@ clean: ## Remove build output and caches (keeps .venv)
 	rm -rf dist build .pytest_cache .mypy_cache .ruff_cache
 
 -include make/*.mk
+
+.PHONY: redrive
+redrive: $(VENV)/.installed check-service ## Replay a deployed service's dead letters: make redrive SERVICE=order_status ENV=dev [DRY_RUN=1]
+	@test -n "$(ENV)" || { echo "error: ENV=dev|staging|prod is required" >&2; exit 2; }
+	$(PY) -m tools.dead_letters redrive $(SERVICE) --env "$(ENV)" $(if $(DRY_RUN),--dry-run)

@@ -1,0 +1,84 @@
+"""Fixtures shared by every test suite: moto-backed AWS provisioned from the declarations."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+import messaging
+from messaging.testing import lambda_environment
+from tools.provision import Provisioned, drain, provision
+
+_FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In-process moto with fake credentials; no request can reach real AWS."""
+    for name, value in _FAKE_AWS.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "_X_AMZN_TRACE_ID", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        messaging.reset()
+        yield
+    messaging.reset()
+
+
+@pytest.fixture
+def system(aws: None) -> Provisioned:
+    """Topics, tables, bucket, senders and DLQs as Terraform declares them, plus observer queues."""
+    return provision("local", observe=True)
+
+
+@pytest.fixture
+def published(system: Provisioned) -> Callable[[str], list[dict[str, Any]]]:
+    """``published("orders")``: the envelopes published to a topic since the last call."""
+
+    def read(topic: str) -> list[dict[str, Any]]:
+        return [json.loads(n["Message"]) for n in drain(system.observer_queues[topic])]
+
+    return read
+
+
+@pytest.fixture
+def lambda_env(
+    system: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str], dict[str, str]]:
+    """Give the process the environment Terraform gives ``service``'s function."""
+
+    def use(service: str) -> dict[str, str]:
+        env = lambda_environment(
+            service,
+            topic_arns=system.topic_arns,
+            dead_letter_queue_url=system.dead_letter_queues[service],
+        )
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        messaging.reset()
+        return env
+
+    return use
+
+
+@pytest.fixture
+def load_handler(lambda_env: Callable[[str], dict[str, str]]) -> Callable[[str], ModuleType]:
+    """Import ``<service>.handler`` as Lambda would: with the function's environment set first."""
+
+    def load(service: str) -> ModuleType:
+        lambda_env(service)
+        return importlib.import_module(f"{service}.handler")
+
+    return load

@@ -1,0 +1,113 @@
+"""The critical path: ``POST /orders`` stores the order, publishes ``order.placed``, answers 202.
+
+Everything slow (the email, the stock reservation) happens in consumers of the event,
+so the caller waits for one DynamoDB write and one SNS publish, nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from messaging import Envelope, get_logger, log_context, new_event, publish
+
+from . import store
+from .http import HttpError, Request, error_response, parse_request, response
+from .orders import event_data, new_order
+
+log = get_logger()
+
+_ORDER_PATH = re.compile(r"^/orders/(?P<order_id>[A-Za-z0-9-]{1,64})$")
+_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+
+
+def _public(order: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in order.items() if key != "pending_event"}
+
+
+def _publish_pending(order: dict[str, Any]) -> None:
+    """Send the order's stored event (same id on every attempt) and clear it."""
+    pending = order.get("pending_event")
+    if pending:
+        publish(Envelope.from_json(pending))
+        store.mark_published(order["order_id"])
+
+
+def place_order(request: Request) -> dict[str, Any]:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not _KEY_PATTERN.match(key):
+        raise HttpError(
+            400, "the Idempotency-Key header must be 8-128 characters of [A-Za-z0-9_.:-]"
+        )
+    if key:
+        existing = store.order_for_key(key)
+        if existing is not None:
+            _publish_pending(existing)  # an earlier attempt may have stored but not published
+            return response(202, {"order_id": existing["order_id"], "status": "accepted"})
+    order = new_order(request.json())
+    event = new_event("order.placed", event_data(order), correlation_id=request.request_id or None)
+    with log_context(order_id=order["order_id"], event_id=event.id):
+        try:
+            store.put_order(order, event.to_json(), key)
+        except store.KeyAlreadyUsedError:
+            raced = store.order_for_key(str(key))
+            if raced is None:
+                raise
+            return response(202, {"order_id": raced["order_id"], "status": "accepted"})
+        try:
+            _publish_pending({**order, "pending_event": event.to_json()})
+        except Exception:
+            # The order and its event are stored: the scheduled republish (or the
+            # client's retry with the same Idempotency-Key) delivers it. Failing the
+            # request here would only invite a duplicate order without a key.
+            log.exception("order stored, publish deferred to the republish schedule")
+        log.info("order placed", extra={"total_cents": order["total_cents"]})
+    return response(
+        202,
+        {"order_id": order["order_id"], "status": "accepted"},
+        {"location": f"/orders/{order['order_id']}"},
+    )
+
+
+def get_order(order_id: str) -> dict[str, Any]:
+    order = store.get_order(order_id)
+    if order is None or "customer_email" not in order:
+        raise HttpError(404, f"no order {order_id!r}")
+    return response(200, _public(order))
+
+
+def route(request: Request) -> dict[str, Any]:
+    if request.path == "/orders":
+        if request.method == "POST":
+            return place_order(request)
+        raise HttpError(405, f"{request.method} is not allowed on /orders", allowed=["POST"])
+    match = _ORDER_PATH.match(request.path)
+    if match:
+        if request.method == "GET":
+            return get_order(match["order_id"])
+        raise HttpError(405, f"{request.method} is not allowed on {request.path}", allowed=["GET"])
+    raise HttpError(404, f"no route for {request.method} {request.path}")
+
+
+def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Lambda entry point: the HTTP API routes in the manifest, and the republish schedule."""
+    if isinstance(event, dict) and event.get("source") == "aws.events":
+        return republish_pending(event, context)
+    try:
+        return route(parse_request(event))
+    except HttpError as error:
+        return error_response(error)
+
+
+def republish_pending(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """Recovery: publish the events of orders stored while SNS was unreachable.
+
+    Safe to run at any time and concurrently with requests: the events keep their ids,
+    so consumers that already handled one skip it.
+    """
+    sent = []
+    for order in store.pending_orders():
+        _publish_pending(order)
+        sent.append(order["order_id"])
+    log.info("republished pending order events", extra={"count": len(sent)})
+    return {"republished": sent}

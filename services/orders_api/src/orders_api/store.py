@@ -1,0 +1,124 @@
+"""Orders in DynamoDB, with the event each order still owes the topic (outbox on the row).
+
+An order is written together with its ``order.placed`` envelope in ``pending_event``;
+the attribute is removed once SNS has the event. An order whose publish failed after
+the write therefore still carries its event, and ``republish_pending`` (or a client
+retrying with the same ``Idempotency-Key``) sends it with the same event id, which
+idempotent consumers handle once.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from messaging import ConfigurationError, aws_client
+
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+_IDEMPOTENCY_PREFIX = "idempotency-key#"
+
+
+def _table() -> str:
+    name = os.environ.get("TABLE_ORDERS")
+    if not name:
+        raise ConfigurationError("TABLE_ORDERS is not set")
+    return name
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _item(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serialize(value) for key, value in record.items() if value is not None}
+
+
+def _record(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(_deserialize(value)) for key, value in item.items()}
+
+
+def get_order(order_id: str) -> dict[str, Any] | None:
+    response = aws_client("dynamodb").get_item(
+        TableName=_table(), Key={"order_id": {"S": order_id}}, ConsistentRead=True
+    )
+    item = response.get("Item")
+    return _record(item) if item else None
+
+
+def order_for_key(idempotency_key: str) -> dict[str, Any] | None:
+    """The order an earlier request with this ``Idempotency-Key`` created, if any."""
+    claim = get_order(_IDEMPOTENCY_PREFIX + idempotency_key)
+    return get_order(claim["points_to"]) if claim else None
+
+
+class KeyAlreadyUsedError(Exception):
+    """Another request with the same ``Idempotency-Key`` created its order first."""
+
+
+def put_order(order: dict[str, Any], pending_event: str, idempotency_key: str | None) -> None:
+    """Store a new order with its unpublished event; claim the idempotency key atomically."""
+    writes: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": _item({**order, "pending_event": pending_event}),
+                "ConditionExpression": "attribute_not_exists(order_id)",
+            }
+        }
+    ]
+    if idempotency_key:
+        writes.append(
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": _item(
+                        {
+                            "order_id": _IDEMPOTENCY_PREFIX + idempotency_key,
+                            "points_to": order["order_id"],
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(order_id)",
+                }
+            }
+        )
+    client = aws_client("dynamodb")
+    try:
+        client.transact_write_items(TransactItems=writes)
+    except client.exceptions.TransactionCanceledException as error:
+        raise KeyAlreadyUsedError(str(idempotency_key)) from error
+
+
+def mark_published(order_id: str) -> None:
+    aws_client("dynamodb").update_item(
+        TableName=_table(),
+        Key={"order_id": {"S": order_id}},
+        UpdateExpression="REMOVE pending_event",
+        ConditionExpression="attribute_exists(order_id)",
+    )
+
+
+def pending_orders(limit: int = 100) -> list[dict[str, Any]]:
+    """Orders whose event has not reached SNS yet (a sparse attribute keeps this scan small)."""
+    client = aws_client("dynamodb")
+    found: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "FilterExpression": "attribute_exists(pending_event)",
+    }
+    while len(found) < limit:
+        response = client.scan(**kwargs)
+        found.extend(_record(item) for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            break
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return found[:limit]

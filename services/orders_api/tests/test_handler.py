@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+import messaging
+from messaging.testing import http_event, load_fixture
+from tools.provision import Provisioned
+
+Published = Callable[[str], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def handler(load_handler: Callable[[str], ModuleType]) -> ModuleType:
+    return load_handler("orders_api")
+
+
+def _post(handler: ModuleType, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = handler.handle(
+        http_event("POST", "/orders", body=body, headers=headers)
+    )
+    result["json"] = json.loads(result["body"])
+    return result
+
+
+def _stored(system: Provisioned, order_id: str) -> dict[str, Any] | None:
+    table = boto3.resource("dynamodb").Table(system.tables["orders"])
+    return table.get_item(Key={"order_id": order_id}).get("Item")
+
+
+def test_post_stores_publishes_and_answers_202(
+    handler: ModuleType, system: Provisioned, published: Published
+) -> None:
+    # when
+    response = _post(handler, load_fixture("post-orders.body"))
+    # then
+    assert response["statusCode"] == 202
+    order_id = response["json"]["order_id"]
+    assert response["headers"]["location"] == f"/orders/{order_id}"
+    stored = _stored(system, order_id)
+    assert stored is not None
+    assert stored["total_cents"] == 3399
+    assert "pending_event" not in stored  # published, so nothing is owed
+    [event] = published("orders")
+    expected = {**load_fixture("order.placed"), "order_id": order_id}
+    assert (event["type"], event["source"], event["data"]) == (
+        "order.placed",
+        "orders_api",
+        expected,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        ("{not json", 400, "not valid JSON"),
+        ("", 400, "body is empty"),
+        ("[]", 400, "must be of type object"),
+    ],
+)
+def test_unreadable_bodies_get_400_naming_the_problem(
+    handler: ModuleType, published: Published, body: str, status: int, needle: str
+) -> None:
+    response = _post(handler, body)
+    assert response["statusCode"] == status
+    assert needle in json.dumps(response["json"])
+    assert published("orders") == []
+
+
+def test_invalid_order_gets_400_listing_each_offending_field(
+    handler: ModuleType, published: Published
+) -> None:
+    body = load_fixture("post-orders.body")
+    body["items"][1]["quantity"] = 0
+    body["customer_email"] = "nope"
+    body["coupon"] = "FREE"
+    response = _post(handler, body)
+    assert response["statusCode"] == 400
+    fields = {problem["field"] for problem in response["json"]["problems"]}
+    assert fields == {"items[1].quantity", "customer_email", "coupon"}
+    assert published("orders") == []
+
+
+def test_get_returns_the_stored_order_or_404(handler: ModuleType) -> None:
+    order_id = _post(handler, load_fixture("post-orders.body"))["json"]["order_id"]
+    found = handler.handle(http_event("GET", f"/orders/{order_id}"))
+    assert found["statusCode"] == 200
+    assert json.loads(found["body"])["status"] == "placed"
+    missing = handler.handle(http_event("GET", "/orders/does-not-exist"))
+    assert missing["statusCode"] == 404
+    assert "does-not-exist" in json.loads(missing["body"])["error"]
+
+
+def test_unknown_routes_and_methods_answer_json_404_and_405(handler: ModuleType) -> None:
+    unknown = handler.handle(http_event("GET", "/customers"))
+    assert unknown["statusCode"] == 404
+    assert unknown["headers"]["content-type"] == "application/json"
+    wrong = handler.handle(http_event("DELETE", "/orders"))
+    assert wrong["statusCode"] == 405
+    assert wrong["headers"]["allow"] == "POST"
+
+
+def test_same_idempotency_key_gives_the_same_order_and_one_event(
+    handler: ModuleType, published: Published
+) -> None:
+    headers = {"Idempotency-Key": "checkout-0001"}
+    first = _post(handler, load_fixture("post-orders.body"), headers)
+    second = _post(handler, load_fixture("post-orders.body"), headers)
+    assert first["json"]["order_id"] == second["json"]["order_id"]
+    assert len(published("orders")) == 1
+
+
+def test_publish_failure_after_store_loses_nothing_and_duplicates_nothing(
+    handler: ModuleType,
+    system: Provisioned,
+    published: Published,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: SNS is unreachable for the first attempt
+    monkeypatch.setenv("TOPIC_ARN_ORDERS", system.topic_arns["orders"] + "-gone")
+    messaging.reset()
+    headers = {"Idempotency-Key": "checkout-0002"}
+    # when: the order is accepted, its event kept on the row
+    first = _post(handler, load_fixture("post-orders.body"), headers)
+    order_id = first["json"]["order_id"]
+    assert first["statusCode"] == 202
+    assert "pending_event" in (_stored(system, order_id) or {})
+    assert published("orders") == []
+    # and SNS comes back: the schedule's republish and the client's retry both run
+    monkeypatch.setenv("TOPIC_ARN_ORDERS", system.topic_arns["orders"])
+    messaging.reset()
+    assert handler.handle({"source": "aws.events", "detail-type": "Scheduled Event"}) == {
+        "republished": [order_id]
+    }
+    retry = _post(handler, load_fixture("post-orders.body"), headers)
+    # then: exactly one event, with the id stored at the first attempt
+    assert retry["json"]["order_id"] == order_id
+    [event] = published("orders")
+    assert event["data"]["order_id"] == order_id
+    assert "pending_event" not in (_stored(system, order_id) or {})
+
+
+def test_malformed_idempotency_key_is_refused(handler: ModuleType) -> None:
+    response = _post(handler, load_fixture("post-orders.body"), {"Idempotency-Key": "short"})
+    assert response["statusCode"] == 400
+    assert "Idempotency-Key" in response["json"]["error"]

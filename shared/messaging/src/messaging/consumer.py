@@ -1,0 +1,217 @@
+"""Turning a Lambda SNS event into validated envelopes and dispatching them by type.
+
+Three kinds of failure, three behaviours:
+
+* a malformed record, an unknown event type or version, or a schema violation is a
+  ``PoisonMessageError``: retrying cannot fix it, so when the function has a
+  dead-letter queue (``DEAD_LETTER_QUEUE_URL``) the record goes straight there with
+  its reason and the invocation succeeds; without one, the error is raised;
+* a handler's own exception propagates, so Lambda retries the event and finally
+  sends it to the on-failure destination (a handler may raise a
+  ``PoisonMessageError`` itself to skip the retries);
+* a record whose event this service already handled is skipped, and one being handled
+  right now by another attempt raises ``EventInProgressError`` so Lambda retries it
+  later (see ``idempotency``; on by default wherever ``TABLE_IDEMPOTENCY`` is set,
+  ``@router.on(..., idempotent=False)`` opts a handler out).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from . import claim_check, tracing
+from .catalog import load_catalog
+from .config import settings
+from .dead_letters import send_dead_letter
+from .envelope import Envelope
+from .errors import (
+    MalformedMessageError,
+    PoisonMessageError,
+    SchemaViolationError,
+    UnknownEventTypeError,
+)
+from .idempotency import run_once
+from .logs import get_logger, log_context
+
+__all__ = ["Router", "decode_record", "sns_records"]
+
+EventHandler = Callable[[Envelope], Any]
+H = TypeVar("H", bound=EventHandler)
+
+_log = get_logger("messaging")
+
+
+def sns_records(event: Any) -> list[dict[str, Any]]:
+    """The ``Records`` of a Lambda SNS event, each checked for the fields SNS always sends."""
+    if not isinstance(event, Mapping):
+        raise MalformedMessageError(
+            f"the Lambda event must be a JSON object, got {type(event).__name__}"
+        )
+    records = event.get("Records")
+    if not isinstance(records, list) or not records:
+        raise MalformedMessageError("the Lambda event has no 'Records' list of SNS records")
+    for index, record in enumerate(records):
+        where = f"Records[{index}]"
+        if not isinstance(record, Mapping):
+            raise MalformedMessageError(f"{where} must be an object")
+        if record.get("EventSource") != "aws:sns":
+            raise MalformedMessageError(
+                f"{where}.EventSource must be 'aws:sns', got {record.get('EventSource')!r}"
+            )
+        sns = record.get("Sns")
+        if not isinstance(sns, Mapping):
+            raise MalformedMessageError(f"{where}.Sns is missing or not an object")
+        if not isinstance(sns.get("Message"), str):
+            raise MalformedMessageError(f"{where}.Sns.Message is missing or not a string")
+        attributes = sns.get("MessageAttributes", {})
+        if not isinstance(attributes, Mapping):
+            raise MalformedMessageError(f"{where}.Sns.MessageAttributes must be an object")
+    return [dict(record) for record in records]
+
+
+def _attribute(record: Mapping[str, Any], name: str) -> str | None:
+    attribute = record["Sns"].get("MessageAttributes", {}).get(name)
+    if isinstance(attribute, Mapping) and isinstance(attribute.get("Value"), str):
+        return str(attribute["Value"])
+    return None
+
+
+def decode_record(record: Mapping[str, Any]) -> Envelope:
+    """The envelope in one SNS record, checked against the catalog and its schema."""
+    envelope = Envelope.from_json(record["Sns"]["Message"])
+    if envelope.claim_check is not None:
+        envelope = claim_check.resolve(envelope)
+    declared_type = _attribute(record, "event_type")
+    if declared_type is not None and declared_type != envelope.type:
+        raise MalformedMessageError(
+            f"message attribute event_type={declared_type!r} disagrees with the envelope's "
+            f"type {envelope.type!r}"
+        )
+    catalog = load_catalog()
+    problems = catalog.validator(envelope.type, envelope.version)(envelope.data)
+    if problems:
+        raise SchemaViolationError(envelope.type, envelope.version, problems)
+    return envelope
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    handler: EventHandler
+    idempotent: bool
+
+
+class Router:
+    """Dispatches the events of a Lambda SNS invocation to handlers by event type.
+
+    >>> router = Router()
+    >>> @router.on("order.placed")
+    ... def confirm(event: Envelope) -> None:
+    ...     send_confirmation(event.data["customer_email"], event.data["order_id"])
+    >>> handle = router.handle  # the function's Lambda handler
+    """
+
+    def __init__(self, *, dead_letter_poison: bool | None = None) -> None:
+        self._routes: dict[str, _Route] = {}
+        self._dead_letter_poison = dead_letter_poison
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        return frozenset(self._routes)
+
+    def on(self, event_type: str, *, idempotent: bool = True) -> Callable[[H], H]:
+        """Register the decorated function as the handler of ``event_type``.
+
+        ``idempotent=False`` opts the handler out of once-per-event-id handling.
+        """
+        load_catalog().spec(event_type)  # a typo fails at import, not at 3 a.m.
+        if event_type in self._routes:
+            raise ValueError(f"a handler for {event_type!r} is already registered")
+
+        def register(handler: H) -> H:
+            self._routes[event_type] = _Route(handler, idempotent)
+            return handler
+
+        return register
+
+    def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """The Lambda entry point: handle every record, or raise so Lambda retries."""
+        try:
+            records = sns_records(event)
+        except PoisonMessageError as error:
+            self._reject(event, error, context)
+            return {"handled": [], "rejected": [str(error)]}
+        handled: list[str] = []
+        rejected: list[str] = []
+        for record in records:
+            try:
+                envelope = decode_record(record)
+                route = self._routes.get(envelope.type)
+                if route is None:
+                    raise UnknownEventTypeError(
+                        f"service {settings().service!r} has no handler for {envelope.type!r} "
+                        f"(it handles {', '.join(sorted(self._routes)) or 'nothing'})"
+                    )
+                self._dispatch(route, envelope, context)
+            except PoisonMessageError as error:
+                self._reject({"Records": [record]}, error, context)
+                rejected.append(str(error))
+                continue
+            handled.append(envelope.id)
+        return {"handled": handled, "rejected": rejected}
+
+    __call__ = handle
+
+    def _dispatch(self, route: _Route, envelope: Envelope, context: Any) -> None:
+        fields = {
+            "event_id": envelope.id,
+            "event_type": envelope.type,
+            "correlation_id": envelope.correlation_id,
+        }
+        started = time.perf_counter()
+        with (
+            log_context(**fields),
+            tracing.continue_trace(envelope.traceparent),
+            tracing.correlation_scope(envelope.correlation_id),
+            tracing.span("handle", event_type=envelope.type, event_id=envelope.id),
+        ):
+            try:
+                self._run(route, envelope, context)
+            except Exception:
+                _log.exception(
+                    "handler failed",
+                    extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                )
+                raise
+            _log.info(
+                "event handled",
+                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+            )
+
+    def _run(self, route: _Route, envelope: Envelope, context: Any) -> Any:
+        current = settings()
+        if route.idempotent and current.idempotency_table:
+            return run_once(
+                current.idempotency_table, current.service, envelope, route.handler, context
+            )
+        return route.handler(envelope)
+
+    def _reject(self, payload: Any, error: PoisonMessageError, context: Any) -> None:
+        send = self._dead_letter_poison
+        if send is None:
+            send = settings().dead_letter_queue_url is not None
+        if not send:
+            raise error
+        message_id = send_dead_letter(payload, error, context=context)
+        _log.error(
+            "poison message sent to the dead-letter queue",
+            extra={
+                "error_type": type(error).__name__,
+                "error": str(error),
+                "dead_letter_message_id": message_id,
+                "payload_preview": json.dumps(payload, default=str)[:500],
+            },
+        )

@@ -1,0 +1,116 @@
+"""The AWS side of `tools.dead_letters`: queue names, synchronous invoke, delete once handled.
+
+moto runs Lambda without Docker here, answering every invocation successfully, so this
+covers the plumbing of a successful redrive; a failing redrive (the letter kept) is
+covered on the local system, through the same ``redrive_queue``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from messaging import Envelope
+from messaging.dead_letters import dead_letter_record
+from messaging.testing import load_fixture, sns_event
+from tools import dead_letters
+
+
+@pytest.fixture
+def aws_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        yield
+
+
+def _deploy_dead_letter(service_kebab: str) -> str:
+    iam = boto3.client("iam")
+    role = iam.create_role(
+        RoleName="fn",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handle(event, context):\n    return None\n")
+    boto3.client("lambda").create_function(
+        FunctionName=f"dev-{service_kebab}",
+        Runtime="python3.11",
+        Role=role,
+        Handler="handler.handle",
+        Code={"ZipFile": code.getvalue()},
+    )
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"dev-{service_kebab}-dlq")["QueueUrl"]
+    payload = sns_event(
+        Envelope(type="inventory.reserved", data=load_fixture("inventory.reserved"))
+    )
+    record = dead_letter_record(
+        payload,
+        LookupError("order not found"),
+        condition="RetriesExhausted",
+        attempts=3,
+        function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:dev-{service_kebab}",
+        request_id="r-1",
+    )
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+    return url
+
+
+def _depth(url: str) -> int:
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+def test_list_and_dry_run_keep_every_letter(
+    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _deploy_dead_letter("order-status")
+    assert dead_letters.main(["list", "order_status", "--env", "dev"]) == 0
+    assert (
+        "RetriesExhausted after 3 attempt(s): LookupError: order not found"
+        in capsys.readouterr().out
+    )
+    assert dead_letters.main(["redrive", "order_status", "--env", "dev", "--dry-run"]) == 0
+    assert "would redrive" in capsys.readouterr().out
+    assert _depth(url) == 1
+
+
+def test_redrive_invokes_the_function_and_deletes_the_handled_letter(
+    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _deploy_dead_letter("order-status")
+    assert dead_letters.main(["redrive", "order_status", "--env", "dev"]) == 0
+    assert "order_status: 1 redriven, 0 still failing" in capsys.readouterr().out
+    assert _depth(url) == 0
+
+
+def test_unknown_service_lists_the_valid_ones(
+    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert dead_letters.main(["list", "nope", "--env", "dev"]) == 2
+    assert "order_status" in capsys.readouterr().err

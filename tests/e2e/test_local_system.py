@@ -1,0 +1,207 @@
+"""The local system end to end: HTTP in, SNS fan-out by filter, retries, dead letters, stop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from messaging.testing import load_fixture
+from tools.declarations import ROOT
+from tools.local.client import sent_emails
+from tools.local.system import scheduled_event
+
+pytestmark = pytest.mark.slow
+
+Invocations = list[dict[str, Any]]
+
+
+def test_an_order_flows_through_every_service(local: Any) -> None:
+    # when
+    status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
+    # then
+    assert status == 202
+    order_id = answer["order_id"]
+    local.wait_for(
+        lambda found: any(
+            i["service"] == "order_status" and i.get("order_id") == order_id and i["ok"]
+            for i in found
+        )
+    )
+    status, order = local.http("GET", f"/orders/{order_id}")
+    assert (status, order["status"]) == (200, "reserved")
+    item = local.client("dynamodb").get_item(
+        TableName="local-orders", Key={"order_id": {"S": order_id}}
+    )["Item"]
+    assert item["status"]["S"] == "reserved"
+    letters = local.cli("dlq", "list")  # nothing failed on the way
+    assert letters.returncode == 0
+    assert "1 dead letter" not in letters.stdout
+    sent = [m for m in sent_emails(local.state["endpoint_url"]) if order_id in m["subject"]]
+    assert [m["destinations"]["ToAddresses"] for m in sent] == [["ada@example.com"]]
+
+
+def test_a_digital_order_never_reaches_inventory(local: Any) -> None:
+    # given
+    body = {**load_fixture("post-orders.body"), "fulfilment": "digital"}
+    # when
+    status, answer = local.http("POST", "/orders", body)
+    # then
+    assert status == 202
+    order_id = answer["order_id"]
+    found = local.wait_for(
+        lambda found: any(
+            i["service"] == "order_confirmation" and i.get("order_id") == order_id for i in found
+        )
+    )
+    time.sleep(1.0)  # inventory's queue would have delivered by now
+    found = [i for i in local.invocations() if i.get("order_id") == order_id]
+    assert sorted({i["service"] for i in found}) == ["order_confirmation"]
+
+
+def test_a_failing_consumer_ends_in_its_dlq_after_every_retry_then_redrives(local: Any) -> None:
+    # given an inventory.reserved for an order nobody stored: order_status raises
+    order_id = f"missing-{uuid.uuid4()}"
+    data = {"order_id": order_id, "lines": [{"sku": "BOOK-42", "quantity": 1}]}
+    # when
+    published = local.cli("publish", "inventory.reserved", "--data", json.dumps(data))
+    # then
+    assert published.returncode == 0, published.stderr
+    assert json.loads(published.stdout)["source"] == "inventory"
+    found = local.wait_for(
+        lambda found: any(i["source"] == "dlq" and i.get("order_id") == order_id for i in found)
+    )
+    attempts = [i for i in found if i.get("order_id") == order_id and i["source"] == "sns"]
+    assert [(i["attempt"], i["ok"], i["error_type"]) for i in attempts] == [
+        (1, False, "OrderNotFoundError"),
+        (2, False, "OrderNotFoundError"),
+        (3, False, "OrderNotFoundError"),
+    ]
+    assert len({i["request_id"] for i in attempts}) == 1  # one async event, retried
+    assert attempts[1]["start"] - attempts[0]["end"] >= 0.1  # with backoff
+    dlq = local.client("sqs")
+    url = local.state["dead_letter_queues"]["order_status"]
+    [message] = dlq.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestContext"]["functionArn"].endswith(":function:local-order-status:$LATEST")
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "OrderNotFoundError"
+    assert order_id in record["responsePayload"]["errorMessage"]
+    [sns_record] = record["requestPayload"]["Records"]
+    assert sns_record["EventSource"] == "aws:sns"
+    assert json.loads(sns_record["Sns"]["Message"])["data"] == data
+
+    # dry run lists, changes nothing
+    dry = local.cli("dlq", "redrive", "order_status", "--dry-run")
+    assert dry.returncode == 0
+    assert "would redrive" in dry.stdout
+    # still failing: kept
+    kept = local.cli("dlq", "redrive", "order_status")
+    assert kept.returncode == 1
+    assert "still failing" in kept.stdout
+    # once the order exists, the redrive handles it and deletes the dead letter
+    local.client("dynamodb").put_item(
+        TableName="local-orders", Item={"order_id": {"S": order_id}, "status": {"S": "placed"}}
+    )
+    done = local.cli("dlq", "redrive", "order_status")
+    assert done.returncode == 0, done.stdout
+    assert "1 redriven, 0 still failing" in done.stdout
+    assert "0 dead letter(s)" in local.cli("dlq", "list", "order_status").stdout
+
+
+def test_unknown_routes_get_a_json_404_and_invoke_runs_one_event(local: Any, tmp_path: Any) -> None:
+    assert local.http("GET", "/nowhere") == (404, {"message": "Not Found"})
+    sample = local.cli("events", "sample", "http:GET /orders/no-such-order")
+    assert sample.returncode == 0
+    event_file = tmp_path / "event.json"
+    event_file.write_text(sample.stdout)
+    invoked = local.cli("invoke", "orders_api", "--event", str(event_file))
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout)["statusCode"] == 404
+    # the EventBridge schedule in orders_api's manifest, invoked by hand
+    event_file.write_text(json.dumps(scheduled_event("orders_api", "rate(1 minute)")))
+    invoked = local.cli("invoke", "orders_api", "--event", str(event_file))
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == {"republished": []}
+
+
+def test_a_busy_port_fails_with_a_clear_message(local: Any) -> None:
+    port = str(local.state["http_port"])
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.local", "up", "--port", port, "--moto-port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 (HTTP front door) is in use" in result.stderr
+
+
+def test_ctrl_c_stops_every_process(local: Any) -> None:
+    pids = local.pids
+    assert len(pids) == 6
+    assert local.survivors() == pids
+    # when
+    local.process.send_signal(signal.SIGINT)
+    # then
+    assert local.process.wait(timeout=15) == 0
+    deadline = time.time() + 5
+    while local.survivors() and time.time() < deadline:
+        time.sleep(0.05)
+    assert local.survivors() == []
+    assert not (local.state_dir / "state.json").exists()
+
+
+def test_fault_injection_dead_letters_after_one_plus_retries_and_a_killed_parent_takes_all(
+    start_local: Callable[..., Any],
+) -> None:
+    # given order_confirmation made to fail before its handler runs
+    system = start_local(env={"LOCAL_FAIL_SERVICES": "order_confirmation"})
+    body = {**load_fixture("post-orders.body"), "fulfilment": "digital"}
+    # when
+    status, answer = system.http("POST", "/orders", body)
+    # then
+    assert status == 202
+    order_id = answer["order_id"]
+    found = system.wait_for(
+        lambda found: any(i["source"] == "dlq" and i.get("order_id") == order_id for i in found)
+    )
+    failing = [i for i in found if i["service"] == "order_confirmation" and i["source"] == "sns"]
+    assert [i["attempt"] for i in failing] == [1, 2, 3]
+    assert {i["error_type"] for i in failing} == {"RuntimeError"}
+    listed = system.cli("dlq", "list", "order_confirmation")
+    assert "RetriesExhausted after 3 attempt(s)" in listed.stdout
+    assert "LOCAL_FAIL_SERVICES" in listed.stdout
+
+    # when the parent dies without a chance to clean up
+    pids = system.pids
+    system.process.kill()
+    system.process.wait()
+    # then its children die with it
+    deadline = time.time() + 5
+    while system.survivors() and time.time() < deadline:
+        time.sleep(0.05)
+    assert system.survivors() == [], f"of {pids}"
+
+
+def test_make_demo_passes(tmp_path: Any) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.local", "demo", "--state-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo passed" in result.stdout
+    assert "order_status" in result.stdout.split("Event flow:")[1]

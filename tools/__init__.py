@@ -1,0 +1,1 @@
+"""Developer tooling: build, lock, provision, diagram, local system, benchmarks. Never deployed."""

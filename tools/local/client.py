@@ -1,0 +1,170 @@
+"""Talking to a running local system, found through ``<state dir>/state.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+import messaging
+from messaging import Envelope, new_event
+from messaging import publish as messaging_publish
+from messaging.testing import REGION, lambda_environment
+from tools import topology
+from tools.dead_letters import receive_all, redrive_queue
+
+from . import artifacts
+
+DEFAULT = artifacts.LOCAL
+
+
+class NotRunningError(RuntimeError):
+    """No local system is running for this state directory."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running(state_dir: Path = DEFAULT) -> dict[str, Any] | None:
+    """The state of the running system, or ``None`` (a stale state file is ignored)."""
+    try:
+        state: dict[str, Any] = json.loads((state_dir / "state.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return state if _alive(int(state.get("pid", 0))) else None
+
+
+def require(state_dir: Path = DEFAULT) -> dict[str, Any]:
+    state = running(state_dir)
+    if state is None:
+        raise NotRunningError(
+            f"no local system is running (no live {state_dir / 'state.json'}): start one with "
+            "`make local` (or pass the --state-dir of the one you started)"
+        )
+    return state
+
+
+def _request(state: dict[str, Any], method: str, path: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 (always http://127.0.0.1)
+        f"{state['http_url']}/__local/{path}", data=data, method=method
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def invoke(
+    state: dict[str, Any], service: str, event: Any, source: str = "invoke"
+) -> dict[str, Any]:
+    """One synchronous invocation through the running system's worker."""
+    data = json.dumps(event).encode()
+    request = urllib.request.Request(  # noqa: S310
+        f"{state['http_url']}/__local/invoke/{service}",
+        data=data,
+        method="POST",
+        headers={"x-local-source": source},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
+
+
+def invocations(state: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = _request(state, "GET", "invocations")
+    return found
+
+
+def _aws_env(state: dict[str, Any]) -> None:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": state["endpoint_url"],
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def publish(
+    state: dict[str, Any], event_type: str, data: dict[str, Any], publisher: str | None = None
+) -> Envelope:
+    """Publish as the declared publisher would: its environment, the messaging package."""
+    publishers = topology.publishers().get(event_type, [])
+    if not publishers:
+        raise NotRunningError(f"no service declares that it publishes {event_type!r}")
+    if publisher is not None and publisher not in publishers:
+        raise NotRunningError(f"{publisher} does not publish {event_type!r}: {publishers}")
+    service = publisher or publishers[0]
+    _aws_env(state)
+    os.environ.update(lambda_environment(service, topic_arns=state["topic_arns"]))
+    messaging.reset()
+    event = new_event(event_type, data)
+    messaging_publish(event)
+    messaging.reset()
+    return event
+
+
+def _sqs(state: dict[str, Any]) -> Any:
+    return boto3.client(
+        "sqs",
+        endpoint_url=state["endpoint_url"],
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106
+    )
+
+
+def dead_letters(state: dict[str, Any], service: str | None = None) -> dict[str, list[Any]]:
+    """Every dead letter, by service, left in its queue (received, then made visible again)."""
+    sqs = _sqs(state)
+    found: dict[str, list[Any]] = {}
+    for name, url in sorted(state["dead_letter_queues"].items()):
+        if service and name != service:
+            continue
+        messages = receive_all(sqs, url, visibility=30)
+        for message in messages:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        found[name] = [
+            {"message_id": m["MessageId"], "record": json.loads(m["Body"])} for m in messages
+        ]
+    return found
+
+
+def redrive(state: dict[str, Any], service: str, *, dry_run: bool = False) -> dict[str, Any]:
+    """Replay each dead letter's ``requestPayload`` to ``service``; delete it once handled."""
+    if service not in state["dead_letter_queues"]:
+        raise NotRunningError(
+            f"unknown service {service!r}; valid: {', '.join(state['dead_letter_queues'])}"
+        )
+
+    def local_invoke(payload: Any) -> dict[str, Any] | None:
+        answer = invoke(state, service, payload, source="redrive")
+        return None if answer["ok"] else dict(answer["error"])
+
+    return redrive_queue(
+        _sqs(state), state["dead_letter_queues"][service], service, local_invoke, dry_run=dry_run
+    )
+
+
+def sent_emails(endpoint_url: str) -> list[dict[str, Any]]:
+    """The emails moto's SES has accepted (its ``/moto-api/data.json`` view of SES)."""
+    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as answer:  # noqa: S310
+        data = json.loads(answer.read())
+    messages = data.get("ses", {}).get("Message", [])
+    return [m for m in messages if isinstance(m, dict)]

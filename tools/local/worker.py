@@ -1,0 +1,124 @@
+"""One function's execution environment, as Lambda runs it: a worker process per service.
+
+Run by the local system as ``python -I worker.py`` (isolated: neither this directory
+nor the working directory lands on ``sys.path``), standard library only, so nothing of
+the development checkout leaks into the function. It:
+
+* puts the unpacked artifact (``LOCAL_TASK_ROOT``) first on ``sys.path``, preceded only
+  by the natively built copies of locked compiled dependencies (``LOCAL_NATIVE_PATH``);
+* imports the handler once and reports the cold start;
+* then serves invocations: one JSON request per line on stdin, one JSON answer per line
+  on the protocol pipe (the original stdout); the function's own output (prints, logs)
+  goes to stderr, as Lambda sends it to CloudWatch;
+* exits when stdin reaches EOF (the parent is gone or stopping) and, on Linux, asks the
+  kernel to kill it if its parent dies (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+import uuid
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent exits; exit now if it already has."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: stdin EOF is the remaining safety
+    if parent and os.getppid() != parent:
+        os._exit(1)
+
+
+class Context:
+    """The attributes of Lambda's context object that code commonly reads."""
+
+    def __init__(self, request_id: str, deadline: float) -> None:
+        name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{name}"
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def _error(error: BaseException) -> dict[str, Any]:
+    return {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "stackTrace": traceback.format_exception(error)[-5:],
+    }
+
+
+def main() -> int:
+    die_with_parent(int(os.environ.get("LOCAL_PARENT_PID", "0")))
+    protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)  # the function's prints go where its logs go
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+
+    task_root = os.environ["LOCAL_TASK_ROOT"]
+    native = [p for p in os.environ.get("LOCAL_NATIVE_PATH", "").split(os.pathsep) if p]
+    sys.path[:0] = [*native, task_root]
+    os.chdir(task_root)
+    module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
+    failing = os.environ.get("SERVICE_NAME", "") in {
+        s.strip() for s in os.environ.get("LOCAL_FAIL_SERVICES", "").split(",") if s.strip()
+    }
+    timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "30"))
+
+    started = time.perf_counter()
+    try:
+        module = importlib.import_module(module_name)
+        handler = getattr(module, function_name)
+        origin = str(getattr(module, "__file__", ""))
+        if not origin.startswith(task_root):
+            raise ImportError(f"{module_name} was imported from {origin}, not from the artifact")
+        messaging = sys.modules.get("messaging")
+        if messaging is not None and not str(messaging.__file__).startswith(task_root):
+            raise ImportError(f"messaging was imported from {messaging.__file__}")
+    except BaseException as error:  # an init error: Lambda reports it on every invoke
+        protocol.write(json.dumps({"ready": False, "error": _error(error)}) + "\n")
+        return 1
+    cold_ms = (time.perf_counter() - started) * 1000
+    protocol.write(json.dumps({"ready": True, "cold_start_ms": round(cold_ms, 1)}) + "\n")
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        request_id = request.get("request_id") or str(uuid.uuid4())
+        context = Context(request_id, time.time() + timeout_s)
+        begun = time.perf_counter()
+        try:
+            if failing:
+                raise RuntimeError(
+                    f"LOCAL_FAIL_SERVICES: {os.environ.get('SERVICE_NAME')} made to fail"
+                )
+            result = handler(request["event"], context)
+            answer: dict[str, Any] = {"ok": True, "result": result}
+            json.dumps(answer)  # a result Lambda could not serialise is a function error
+        except Exception as error:
+            answer = {"ok": False, "error": _error(error)}
+        answer["duration_ms"] = round((time.perf_counter() - begun) * 1000, 2)
+        protocol.write(json.dumps(answer, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
