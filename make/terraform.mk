@@ -32,6 +32,17 @@ export TF_IN_AUTOMATION := 1
 export CHECKPOINT_DISABLE := 1
 export TF_PROVIDER_MIRROR
 
+TEST_EXTRA += tf-check
+
+TF_TARGETS := tf-rc tf-check tf-fmt tf-fmt-write tf-validate tf-test tf-checkov tf-check-env \
+	tf-init tf-plan tf-apply tf-plan-destroy
+
+ifeq ($(TF_BIN),)
+# No terraform binary: every Terraform target says so and succeeds.
+.PHONY: $(TF_TARGETS)
+$(TF_TARGETS):
+	@$(TF_SKIP)
+else
 .PHONY: tf-rc
 tf-rc:
 	@mkdir -p $(TF_BUILD)/plugin-cache
@@ -51,29 +62,23 @@ tf-rc:
 
 .PHONY: tf-check
 tf-check: ## Terraform: fmt, init+validate every module and environment, terraform test, checkov
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi; \
-	start=$$(date +%s); \
+	@start=$$(date +%s); \
 	for t in tf-fmt tf-validate tf-test tf-checkov; do \
 	  t0=$$(date +%s); $(MAKE) $$t; echo "tf-check: $$t took $$(( $$(date +%s) - t0 ))s"; \
 	done; \
 	echo "tf-check: all green in $$(( $$(date +%s) - start ))s"
 
-TEST_EXTRA += tf-check
-
 .PHONY: tf-fmt
 tf-fmt: tf-rc ## Terraform: terraform fmt -check -recursive
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi
 	$(TERRAFORM) fmt -check -recursive -diff $(TF_DIR)
 
 .PHONY: tf-fmt-write
 tf-fmt-write: tf-rc ## Terraform: rewrite every .tf/.tftest.hcl file in canonical format
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi
 	$(TERRAFORM) fmt -recursive $(TF_DIR)
 
 .PHONY: tf-validate
 tf-validate: tf-rc ## Terraform: init -backend=false and validate every module and environment
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi; \
-	for d in $(TF_MODULES) $(addprefix $(TF_DIR)/environments/,$(TF_ENVS)); do \
+	@for d in $(TF_MODULES) $(addprefix $(TF_DIR)/environments/,$(TF_ENVS)); do \
 	  $(TERRAFORM) -chdir=$$d init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
 	    || { cat $(TF_BUILD)/init.log; echo "error: terraform init failed in $$d" >&2; exit 1; }; \
 	  printf '%-40s ' "$$d"; $(TERRAFORM) -chdir=$$d validate -no-color; \
@@ -89,7 +94,6 @@ $(TF_TEST_ARTIFACTS)/.placeholders: $(wildcard services/*/service.json $(TF_SYST
 
 .PHONY: tf-test
 tf-test: tf-rc $(TF_TEST_ARTIFACTS)/.placeholders ## Terraform: terraform test (mocked provider) of the wiring derived from the declarations
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
 	  || { cat $(TF_BUILD)/init.log; exit 1; }
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system test -no-color -var 'artifacts_dir=$(TF_TEST_ARTIFACTS)'
@@ -102,7 +106,6 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 
 .PHONY: tf-checkov
 tf-checkov: $(CHECKOV_VENV)/.installed $(VENV)/.installed tf-rc ## Terraform: checkov over terraform/ and over the JSON plan of dev applied to moto (zero failures)
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi
 	@echo "checkov: directory scan of $(TF_DIR)/"
 	@$(CHECKOV_ENV) $(CHECKOV) -d $(TF_DIR) --framework terraform $(CHECKOV_ARGS) > $(TF_BUILD)/checkov-dir.txt 2>&1; rc=$$?; \
 	  grep -E 'Passed checks|Check: |FAILED for|File: ' $(TF_BUILD)/checkov-dir.txt || cat $(TF_BUILD)/checkov-dir.txt; exit $$rc
@@ -121,26 +124,24 @@ tf-check-env:
 
 .PHONY: tf-init
 tf-init: tf-check-env tf-rc ## Terraform: init an environment with its S3 backend: make tf-init ENV=dev
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) init -input=false
 
 .PHONY: tf-plan
 tf-plan: tf-init ## Terraform: plan an environment into terraform/environments/$(ENV)/tfplan: make tf-plan ENV=dev
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) plan -input=false -out=tfplan
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) show -json tfplan > $(TF_ENV_DIR)/tfplan.json
 
 .PHONY: tf-apply
 tf-apply: tf-check-env tf-rc ## Terraform: apply exactly the plan saved by tf-plan: make tf-apply ENV=dev
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi
 	@test -f $(TF_ENV_DIR)/tfplan || { echo "error: no saved plan in $(TF_ENV_DIR)/tfplan; run make tf-plan ENV=$(ENV) first" >&2; exit 2; }
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) apply -input=false tfplan
 	@rm -f $(TF_ENV_DIR)/tfplan $(TF_ENV_DIR)/tfplan.json
 
 .PHONY: tf-plan-destroy
 tf-plan-destroy: tf-init ## Terraform: plan the destruction of an environment into tfplan (then make tf-apply ENV=...)
-	@if [ -z "$(TF_BIN)" ]; then $(TF_SKIP); exit 0; fi
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) plan -destroy -input=false -out=tfplan
+
+endif
 
 .PHONY: tf-clean
 tf-clean: ## Terraform: remove .terraform/ directories, saved plans and build/terraform
