@@ -188,6 +188,16 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
         )
         assert published_to == sorted(topic_arns[t] for t in publish_topics)
 
+        # A declared schedule is an EventBridge rule targeting this function.
+        events = client(env, "events")
+        rules = events.list_rules(NamePrefix=f"{name}-schedule")["Rules"]
+        if "schedule" in manifest:
+            assert [r["ScheduleExpression"] for r in rules] == [manifest["schedule"]]
+            targets = events.list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
+            assert [t["Arn"] for t in targets] == [config["FunctionArn"]]
+        else:
+            assert rules == []
+
         # One subscription per consumed topic, with the manifest's filter policy.
         expected_policies = expected_filter_policies(manifest)
         subscriptions = {}

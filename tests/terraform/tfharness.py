@@ -27,6 +27,7 @@ REGION = "eu-west-1"
 ENDPOINT_SERVICES = [
     "apigatewayv2",
     "cloudwatch",
+    "events",
     "dynamodb",
     "iam",
     "kms",
@@ -168,7 +169,7 @@ class MotoEnvironment:
     def run(self, *args: str, capture: bool = False) -> str:
         binary = terraform_binary()
         assert binary, "terraform not installed"
-        proc = subprocess.run(  # noqa: S603 - fixed terraform arguments
+        proc = subprocess.run(
             [binary, *args],
             cwd=self.dir,
             env=self.env_vars,

@@ -90,3 +90,12 @@ output "role_policy" {
   description = "The execution role's policy document (JSON)."
   value       = aws_iam_role_policy.function.policy
 }
+
+output "schedule" {
+  description = "The schedule expression and the ARN of the EventBridge rule that invokes the function (null when it has no schedule)."
+  value = var.schedule == null ? null : {
+    expression = aws_cloudwatch_event_rule.schedule[0].schedule_expression
+    rule_arn   = aws_cloudwatch_event_rule.schedule[0].arn
+    permission = aws_lambda_permission.schedule[0].source_arn
+  }
+}

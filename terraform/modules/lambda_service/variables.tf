@@ -268,3 +268,14 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "schedule" {
+  description = "EventBridge schedule expression (rate(...) or cron(...)) that invokes the function with a scheduled event; null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.schedule == null || can(regex("^(rate|cron)\\(.+\\)$", var.schedule))
+    error_message = "The schedule is an EventBridge expression such as rate(1 minute) or cron(0 12 * * ? *)."
+  }
+}

@@ -33,6 +33,7 @@ locals {
     publishes              = [for e in m.publishes : e]
     subscribes             = [for s in m.subscribes : { event_type = s.event_type, filter_json = jsonencode(try(s.filter, {})) }]
     routes                 = [for r in try(m.routes, []) : { method = r.method, path = r.path }]
+    schedule               = try(m.schedule, null)
     tables                 = { for t, access in try(m.resources.tables, {}) : t => access }
     buckets                = { for b, access in try(m.resources.buckets, {}) : b => access }
     email_senders          = [for s in try(m.resources.email_senders, []) : s]
@@ -214,6 +215,7 @@ module "services" {
 
   maximum_retry_attempts = each.value.maximum_retry_attempts
   maximum_event_age_s    = each.value.maximum_event_age_s
+  schedule               = each.value.schedule
   reserved_concurrency   = lookup(var.reserved_concurrency_overrides, each.key, var.reserved_concurrency)
 
   log_level          = var.log_level

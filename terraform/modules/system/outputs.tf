@@ -45,5 +45,6 @@ output "wiring" {
     publish_topics  = local.publish_topics[k]
     filter_policies = local.filter_policies[k]
     routes          = [for r in s.routes : "${r.method} ${r.path}"]
+    schedule        = s.schedule
   } }
 }

@@ -133,6 +133,7 @@ run "functions_follow_the_manifests" {
       LOG_LEVEL             = "INFO"
       TOPIC_ARN_ORDERS      = "arn:aws:sns:eu-west-1:123456789012:test-orders"
       TABLE_ORDERS          = "test-orders"
+      BUCKET_LARGE_EVENTS   = "test-large-events-123456789012"
       DEAD_LETTER_QUEUE_URL = module.services["orders_api"].dead_letter_queue_url
     }
     error_message = "orders_api's environment follows the contract with the messaging package."
@@ -213,6 +214,14 @@ run "functions_follow_the_manifests" {
       module.services["orders_api"].delivery_dlq_arn == null
     )
     error_message = "Subscriptions redrive undeliverable messages to the service's delivery dead-letter queue."
+  }
+
+  assert {
+    condition = (
+      module.services["orders_api"].schedule.expression == "rate(1 minute)" &&
+      module.services["inventory"].schedule == null
+    )
+    error_message = "A manifest's schedule becomes an EventBridge rule invoking that function only."
   }
 
   assert {
