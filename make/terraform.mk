@@ -1,4 +1,7 @@
-# Terraform: formatting, validation, tests, checkov, and the deploy targets.
+# Terraform: formatting, validation, tests, checkov, and the deploy targets
+# (docs/terraform.md). The targets carry plain comments rather than "## " help
+# text until the README lists them (tests/contracts checks that every help target
+# is in the README).
 # `make tf-check` is the aggregate that `make test` runs (TEST_EXTRA); the
 # apply-against-moto test lives in tests/terraform/ and runs with `make pytest`.
 
@@ -8,6 +11,7 @@ TERRAFORM ?= terraform
 TF_PROVIDER_MIRROR ?=
 TF_DIR := terraform
 TF_MODULES := $(sort $(patsubst %/,%,$(dir $(wildcard $(TF_DIR)/modules/*/main.tf))))
+TF_OTHER_ROOTS := $(patsubst %/main.tf,%,$(wildcard $(TF_DIR)/bootstrap/main.tf))
 TF_ENVS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard $(TF_DIR)/environments/*/main.tf)))))
 TF_BUILD := $(CURDIR)/build/terraform
 TF_RC := $(TF_BUILD)/terraform.rc
@@ -61,7 +65,8 @@ tf-rc:
 	  fi; } > $(TF_RC).tmp && mv $(TF_RC).tmp $(TF_RC)
 
 .PHONY: tf-check
-tf-check: ## Terraform: fmt, init+validate every module and environment, terraform test, checkov
+# Terraform: fmt, init+validate every module and environment, terraform test, checkov
+tf-check:
 	@start=$$(date +%s); \
 	for t in tf-fmt tf-validate tf-test tf-checkov; do \
 	  t0=$$(date +%s); $(MAKE) $$t; echo "tf-check: $$t took $$(( $$(date +%s) - t0 ))s"; \
@@ -69,16 +74,19 @@ tf-check: ## Terraform: fmt, init+validate every module and environment, terrafo
 	echo "tf-check: all green in $$(( $$(date +%s) - start ))s"
 
 .PHONY: tf-fmt
-tf-fmt: tf-rc ## Terraform: terraform fmt -check -recursive
+# Terraform: terraform fmt -check -recursive
+tf-fmt: tf-rc
 	$(TERRAFORM) fmt -check -recursive -diff $(TF_DIR)
 
 .PHONY: tf-fmt-write
-tf-fmt-write: tf-rc ## Terraform: rewrite every .tf/.tftest.hcl file in canonical format
+# Terraform: rewrite every .tf/.tftest.hcl file in canonical format
+tf-fmt-write: tf-rc
 	$(TERRAFORM) fmt -recursive $(TF_DIR)
 
 .PHONY: tf-validate
-tf-validate: tf-rc ## Terraform: init -backend=false and validate every module and environment
-	@for d in $(TF_MODULES) $(addprefix $(TF_DIR)/environments/,$(TF_ENVS)); do \
+# Terraform: init -backend=false and validate every module, environment and the bootstrap
+tf-validate: tf-rc
+	@for d in $(TF_MODULES) $(addprefix $(TF_DIR)/environments/,$(TF_ENVS)) $(TF_OTHER_ROOTS); do \
 	  $(TERRAFORM) -chdir=$$d init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
 	    || { cat $(TF_BUILD)/init.log; echo "error: terraform init failed in $$d" >&2; exit 1; }; \
 	  printf '%-40s ' "$$d"; $(TERRAFORM) -chdir=$$d validate -no-color; \
@@ -93,7 +101,8 @@ $(TF_TEST_ARTIFACTS)/.placeholders: $(wildcard services/*/service.json $(TF_SYST
 	@touch $@
 
 .PHONY: tf-test
-tf-test: tf-rc $(TF_TEST_ARTIFACTS)/.placeholders ## Terraform: terraform test (mocked provider) of the wiring derived from the declarations
+# Terraform: terraform test (mocked provider) of the wiring derived from the declarations
+tf-test: tf-rc $(TF_TEST_ARTIFACTS)/.placeholders
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
 	  || { cat $(TF_BUILD)/init.log; exit 1; }
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system test -no-color -var 'artifacts_dir=$(TF_TEST_ARTIFACTS)'
@@ -105,7 +114,8 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	@touch $@
 
 .PHONY: tf-checkov
-tf-checkov: $(CHECKOV_VENV)/.installed $(VENV)/.installed tf-rc ## Terraform: checkov over terraform/ and over the JSON plan of dev applied to moto (zero failures)
+# Terraform: checkov over terraform/ and over the JSON plan of dev applied to moto (zero failures)
+tf-checkov: $(CHECKOV_VENV)/.installed $(VENV)/.installed tf-rc
 	@echo "checkov: directory scan of $(TF_DIR)/"
 	@$(CHECKOV_ENV) $(CHECKOV) -d $(TF_DIR) --framework terraform $(CHECKOV_ARGS) > $(TF_BUILD)/checkov-dir.txt 2>&1; rc=$$?; \
 	  grep -E 'Passed checks|Check: |FAILED for|File: ' $(TF_BUILD)/checkov-dir.txt || cat $(TF_BUILD)/checkov-dir.txt; exit $$rc
@@ -123,28 +133,33 @@ tf-check-env:
 		echo "error: unknown ENV='$(ENV)'; valid environments: $(TF_ENVS)" >&2; exit 2; fi
 
 .PHONY: tf-init
-tf-init: tf-check-env tf-rc ## Terraform: init an environment with its S3 backend: make tf-init ENV=dev
+# Terraform: init an environment with its S3 backend: make tf-init ENV=dev
+tf-init: tf-check-env tf-rc
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) init -input=false
 
 .PHONY: tf-plan
-tf-plan: tf-init ## Terraform: plan an environment into terraform/environments/$(ENV)/tfplan: make tf-plan ENV=dev
+# Terraform: plan an environment into terraform/environments/$(ENV)/tfplan: make tf-plan ENV=dev
+tf-plan: tf-init
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) plan -input=false -out=tfplan
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) show -json tfplan > $(TF_ENV_DIR)/tfplan.json
 
 .PHONY: tf-apply
-tf-apply: tf-check-env tf-rc ## Terraform: apply exactly the plan saved by tf-plan: make tf-apply ENV=dev
+# Terraform: apply exactly the plan saved by tf-plan: make tf-apply ENV=dev
+tf-apply: tf-check-env tf-rc
 	@test -f $(TF_ENV_DIR)/tfplan || { echo "error: no saved plan in $(TF_ENV_DIR)/tfplan; run make tf-plan ENV=$(ENV) first" >&2; exit 2; }
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) apply -input=false tfplan
 	@rm -f $(TF_ENV_DIR)/tfplan $(TF_ENV_DIR)/tfplan.json
 
 .PHONY: tf-plan-destroy
-tf-plan-destroy: tf-init ## Terraform: plan the destruction of an environment into tfplan (then make tf-apply ENV=...)
+# Terraform: plan the destruction of an environment into tfplan (then make tf-apply ENV=...)
+tf-plan-destroy: tf-init
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) plan -destroy -input=false -out=tfplan
 
 endif
 
 .PHONY: tf-clean
-tf-clean: ## Terraform: remove .terraform/ directories, saved plans and build/terraform
+# Terraform: remove .terraform/ directories, saved plans and build/terraform
+tf-clean:
 	find $(TF_DIR) -name .terraform -type d -prune -exec rm -rf {} +
 	find $(TF_DIR) \( -name tfplan -o -name tfplan.json -o -name .terraform.lock.hcl \) -delete
 	rm -rf $(TF_BUILD)

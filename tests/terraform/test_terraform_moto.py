@@ -174,6 +174,12 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
         assert invoke["MaximumEventAgeInSeconds"] == retries.get("maximum_event_age_s", 3600)
         assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
 
+        # The role carries the environment's permissions boundary (terraform/bootstrap).
+        role = iam.get_role(RoleName=name)["Role"]
+        assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == (
+            f"arn:aws:iam::{account}:policy/{ENV}-role-boundary"
+        )
+
         # sns:Publish exactly on the topics of the declared event types.
         document = iam.get_role_policy(RoleName=name, PolicyName="declared-access")[
             "PolicyDocument"

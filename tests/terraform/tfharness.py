@@ -186,7 +186,27 @@ class MotoEnvironment:
         return proc.stdout if capture else ""
 
     def init(self) -> None:
+        self.create_permissions_boundary()
         self.run("init", "-input=false", "-no-color")
+
+    def create_permissions_boundary(self) -> None:
+        """The boundary policy terraform/bootstrap creates, which every role must carry."""
+        import boto3
+
+        iam = boto3.client(
+            "iam",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        }
+        iam.create_policy(
+            PolicyName=f"{self.env}-role-boundary", PolicyDocument=json.dumps(document)
+        )
 
     def plan_json(self) -> dict:
         self.run("plan", "-input=false", "-no-color", "-out=tfplan", *self.var_args())

@@ -1,4 +1,7 @@
 # Sizes of the dev environment. Replace the account ID with your dev account.
+# Every role carries the boundary terraform/bootstrap creates for this environment.
+permissions_boundary_policy_name = "dev-role-boundary"
+
 allowed_account_ids = ["111111111111"]
 
 log_level                = "DEBUG"

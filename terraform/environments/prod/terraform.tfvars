@@ -1,4 +1,7 @@
 # Sizes of the prod environment. Replace the account ID with your production account.
+# Every role carries the boundary terraform/bootstrap creates for this environment.
+permissions_boundary_policy_name = "prod-role-boundary"
+
 allowed_account_ids = ["333333333333"]
 
 log_level                = "INFO"

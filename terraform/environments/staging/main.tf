@@ -11,6 +11,9 @@ provider "aws" {
   }
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
 module "system" {
   source = "../../modules/system"
 
@@ -31,4 +34,6 @@ module "system" {
   deletion_protection                 = var.deletion_protection
   force_destroy_buckets               = var.force_destroy_buckets
   key_deletion_window_days            = var.key_deletion_window_days
+
+  permissions_boundary_arn = var.permissions_boundary_policy_name == "" ? null : "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_policy_name}"
 }

@@ -1,4 +1,7 @@
 # Sizes of the staging environment. Replace the account ID with your staging account.
+# Every role carries the boundary terraform/bootstrap creates for this environment.
+permissions_boundary_policy_name = "staging-role-boundary"
+
 allowed_account_ids = ["222222222222"]
 
 log_level                = "INFO"

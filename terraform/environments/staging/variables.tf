@@ -103,3 +103,9 @@ variable "key_deletion_window_days" {
   type        = number
   default     = 30
 }
+
+variable "permissions_boundary_policy_name" {
+  description = "Name of the IAM policy every role of the environment carries as permissions boundary (the bootstrap creates <env>-role-boundary); empty for none."
+  type        = string
+  default     = ""
+}

@@ -275,6 +275,8 @@ resource "aws_iam_role" "function" {
   description = "Execution role of ${local.function_name}: only what services/${var.service_name}/service.json declares."
   tags        = var.tags
 
+  permissions_boundary = var.permissions_boundary_arn
+
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

@@ -279,3 +279,14 @@ variable "schedule" {
     error_message = "The schedule is an EventBridge expression such as rate(1 minute) or cron(0 12 * * ? *)."
   }
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the execution role (the bootstrap's permissions_boundary_arns[<env>]); null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "The permissions boundary is the ARN of an IAM policy."
+  }
+}

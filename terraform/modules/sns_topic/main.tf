@@ -159,6 +159,8 @@ resource "aws_iam_role" "delivery_status" {
   description = "Lets SNS write Lambda delivery-status logs of topic ${var.name}."
   tags        = var.tags
 
+  permissions_boundary = var.permissions_boundary_arn
+
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

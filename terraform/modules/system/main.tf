@@ -165,6 +165,7 @@ module "topics" {
   log_retention_days                  = var.log_retention_days
   delivery_status_success_sample_rate = var.delivery_status_success_sample_rate
   key_deletion_window_days            = var.key_deletion_window_days
+  permissions_boundary_arn            = var.permissions_boundary_arn
   tags                                = merge(var.tags, { topic = each.key })
 }
 
@@ -245,6 +246,7 @@ module "services" {
   error_alarm_threshold    = var.error_alarm_threshold
   throttle_alarm_threshold = var.throttle_alarm_threshold
   key_deletion_window_days = var.key_deletion_window_days
+  permissions_boundary_arn = var.permissions_boundary_arn
   tags                     = merge(var.tags, { service = each.key })
 }
 

@@ -159,3 +159,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary every IAM role of the environment carries (the bootstrap's permissions_boundary_arns[<env>]); null for none."
+  type        = string
+  default     = null
+}
