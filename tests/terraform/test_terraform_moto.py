@@ -109,6 +109,28 @@ def test_deployed_plan_grants_no_wildcard_actions_or_resources(
     assert problems == []
 
 
+# Topic attributes moto accepts but does not return, so a plan after apply wants
+# to set them again (moto only; AWS returns them).
+MOTO_UNRETURNED_TOPIC_ATTRIBUTES = {
+    "tracing_config",
+    "lambda_success_feedback_role_arn",
+    "lambda_failure_feedback_role_arn",
+    "lambda_success_feedback_sample_rate",
+}
+
+
+def test_a_second_plan_changes_nothing_but_what_moto_drops(deployed_plan: dict[str, Any]) -> None:
+    unexpected = {}
+    for change in deployed_plan["resource_changes"]:
+        if change["change"]["actions"] == ["no-op"]:
+            continue
+        before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
+        differing = {k for k in after if before.get(k) != after.get(k)}
+        if change["type"] != "aws_sns_topic" or not differing <= MOTO_UNRETURNED_TOPIC_ATTRIBUTES:
+            unexpected[change["address"]] = (change["change"]["actions"], sorted(differing))
+    assert unexpected == {}
+
+
 def test_unchanged_code_does_not_redeploy(deployed_plan: dict[str, Any]) -> None:
     functions = [c for c in deployed_plan["resource_changes"] if c["type"] == "aws_lambda_function"]
     assert len(functions) == len(MANIFESTS)
