@@ -100,3 +100,8 @@ clean: ## Remove build output and caches (keeps .venv)
 redrive: $(VENV)/.installed check-service ## Replay a deployed service's dead letters: make redrive SERVICE=order_status ENV=dev [DRY_RUN=1]
 	@test -n "$(ENV)" || { echo "error: ENV=dev|staging|prod is required" >&2; exit 2; }
 	$(PY) -m tools.dead_letters redrive $(SERVICE) --env "$(ENV)" $(if $(DRY_RUN),--dry-run)
+
+EVENTS ?= 1000
+.PHONY: reliability
+reliability: $(VENV)/.installed ## Fault-injection suite on the local system: EVENTS=1000 published, every one accounted for
+	$(PY) -m tools.reliability --events $(EVENTS)

@@ -8,6 +8,8 @@ Ctrl-C reaches only this process, which then stops them in order) and die with i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import heapq
 import itertools
 import json
@@ -67,8 +69,26 @@ class Options:
     build: bool = True
     seed: Path | None = SEED_FILE
     fail_services: frozenset[str] = frozenset()
+    # Fault injection for the reliability suite (tools/reliability.py): fractions of
+    # events whose handling fails once (transient) or always (permanent), and of SNS
+    # notifications delivered twice; decided by a hash of the id, so runs repeat.
+    faults: Faults | None = None
     verbose: bool = False
     color: bool | None = None
+    quiet: bool = False  # no line per invocation (thousands of them in the reliability suite)
+
+
+@dataclass(frozen=True)
+class Faults:
+    transient: float = 0.0
+    permanent: float = 0.0
+    duplicate: float = 0.0
+    seed: str = "faults"
+
+    def draw(self, key: str) -> float:
+        """A number in [0, 1) fixed by ``key`` and the seed."""
+        digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def function_name(service: str) -> str:
@@ -321,6 +341,7 @@ class AsyncInvoker:
         self.service = service
         self.retries = int(service.retries["maximum_retry_attempts"])
         self._heap: list[_Pending] = []
+        self._in_flight = False
         self._seq = itertools.count()
         self._wake = threading.Condition()
         self._thread = threading.Thread(target=self._run, daemon=True, name=service.name)
@@ -349,11 +370,13 @@ class AsyncInvoker:
                     self._wake.wait(min(wait, 0.2))
                     continue
                 item = heapq.heappop(self._heap)
+                self._in_flight = True
             answer = self.system.invoke(
                 self.service.name, item.event, item.request_id, item.source, item.attempt,
                 1 + self.retries,
             )  # fmt: skip
             if answer["ok"]:
+                self._done()
                 continue
             if item.attempt <= self.retries:
                 delay = self.system.options.backoff_s * 2 ** (item.attempt - 1)
@@ -369,11 +392,17 @@ class AsyncInvoker:
                 )
             else:
                 self.system.dead_letter(self.service.name, item, answer)
+            self._done()
+
+    def _done(self) -> None:
+        with self._wake:
+            self._in_flight = False
 
     @property
     def idle(self) -> bool:
+        """Nothing queued for this function and nothing running."""
         with self._wake:
-            return not self._heap
+            return not self._heap and not self._in_flight
 
 
 # --- the system --------------------------------------------------------------------------
@@ -550,6 +579,9 @@ class System:
             "LOCAL_TASK_ROOT": str(runnable.task_root),
             "LOCAL_NATIVE_PATH": os.pathsep.join(str(p) for p in runnable.native),
             "LOCAL_FAIL_SERVICES": ",".join(sorted(self.options.fail_services)),
+            "LOCAL_FAULTS": json.dumps(dataclasses.asdict(self.options.faults))
+            if self.options.faults
+            else "",
             "_HANDLER": self.services[service].handler,
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
@@ -594,9 +626,16 @@ class System:
                     self.console.system(f"polling {service}/{topic} failed: {error}")
                     time.sleep(0.5)
                 continue
+            faults = self.options.faults
             for message in messages:
                 notification = json.loads(message["Body"])
-                self.invokers[service].submit({"Records": [lambda_record(notification)]})
+                record = {"Records": [lambda_record(notification)]}
+                self.invokers[service].submit(record)
+                if (
+                    faults
+                    and faults.draw(f"duplicate:{notification['MessageId']}") < faults.duplicate
+                ):
+                    self.invokers[service].submit(record, source="duplicate")
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     # -- invocations -------------------------------------------------------------------------
@@ -641,7 +680,8 @@ class System:
             self.invocations.append(record)
             with (self.state_dir / "invocations.jsonl").open("a", encoding="utf-8") as out:
                 out.write(json.dumps(record, default=str) + "\n")
-        self.console.invocation(record)
+        if not self.options.quiet:
+            self.console.invocation(record)
 
     def dead_letter(self, service: str, item: _Pending, answer: dict[str, Any]) -> None:
         """The on-failure destination record Lambda sends after the last retry."""

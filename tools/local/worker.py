@@ -17,6 +17,7 @@ the development checkout leaks into the function. It:
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import importlib
 import json
 import os
@@ -60,6 +61,51 @@ class Context:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
+class InjectedTransientFailure(Exception):
+    """A fault the reliability suite injects once per chosen event."""
+
+
+class InjectedPermanentFailure(Exception):
+    """A fault the reliability suite injects on every attempt of a chosen event."""
+
+
+class Faults:
+    """``LOCAL_FAULTS``: which events fail, keyed on the envelope id (see system.Faults).
+
+    Half the transient failures strike before the handler runs (a crash), half after it
+    (the response lost), which the idempotency layer must absorb on the retry.
+    """
+
+    def __init__(self, spec: str) -> None:
+        settings = json.loads(spec) if spec else {}
+        self.transient = float(settings.get("transient", 0.0))
+        self.permanent = float(settings.get("permanent", 0.0))
+        self.seed = str(settings.get("seed", ""))
+        self.struck: set[str] = set()
+
+    def _draw(self, key: str) -> float:
+        digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    def before(self, event: Any) -> bool:
+        """Raise for a fault before the handler; ``True`` when one is due after it."""
+        if not (self.transient or self.permanent):
+            return False
+        try:
+            event_id = str(json.loads(event["Records"][0]["Sns"]["Message"])["id"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return False
+        draw = self._draw(f"handle:{event_id}")
+        if draw < self.permanent:
+            raise InjectedPermanentFailure(f"injected: event {event_id} always fails")
+        if draw < self.permanent + self.transient and event_id not in self.struck:
+            self.struck.add(event_id)
+            if draw < self.permanent + self.transient / 2:
+                raise InjectedTransientFailure(f"injected: event {event_id} fails once")
+            return True
+        return False
+
+
 def _error(error: BaseException) -> dict[str, Any]:
     return {
         "errorMessage": str(error),
@@ -83,6 +129,7 @@ def main() -> int:
         s.strip() for s in os.environ.get("LOCAL_FAIL_SERVICES", "").split(",") if s.strip()
     }
     timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "30"))
+    faults = Faults(os.environ.get("LOCAL_FAULTS", ""))
 
     started = time.perf_counter()
     try:
@@ -110,7 +157,12 @@ def main() -> int:
                 raise RuntimeError(
                     f"LOCAL_FAIL_SERVICES: {os.environ.get('SERVICE_NAME')} made to fail"
                 )
+            fail_after = faults.before(request["event"])
             result = handler(request["event"], context)
+            if fail_after:
+                raise InjectedTransientFailure(
+                    "injected: the response was lost after the handler ran"
+                )
             answer: dict[str, Any] = {"ok": True, "result": result}
             json.dumps(answer)  # a result Lambda could not serialise is a function error
         except Exception as error:

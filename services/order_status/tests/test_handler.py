@@ -48,3 +48,22 @@ def test_unknown_order_raises_so_lambda_retries(handler: ModuleType) -> None:
     data = {**load_fixture("inventory.reserved"), "order_id": "no-such-order"}
     with pytest.raises(handler.OrderNotFoundError, match="no-such-order"):
         handler.handle(sns_event(Envelope(type="inventory.reserved", data=data)), None)
+
+
+def test_delivered_order_placed_clears_the_owed_event(
+    handler: ModuleType, system: Provisioned
+) -> None:
+    # given: an order still carrying the event it owes the topic
+    table = boto3.resource("dynamodb").Table(system.tables["orders"])
+    table.update_item(
+        Key={"order_id": ORDER_ID},
+        UpdateExpression="SET pending_event = :event",
+        ExpressionAttributeValues={":event": "{}"},
+    )
+    placed = Envelope(type="order.placed", data=load_fixture("order.placed"))
+    # when
+    handler.handle(sns_event(placed), None)
+    # then
+    order = _order(system)
+    assert "pending_event" not in order
+    assert order["status"] == "placed"

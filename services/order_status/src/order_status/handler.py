@@ -1,4 +1,4 @@
-"""Records on the order what the inventory service decided: reserved or rejected."""
+"""Keeps the order record current: its owed event delivered, then the stock outcome."""
 
 from __future__ import annotations
 
@@ -32,6 +32,23 @@ def _set_status(order_id: str, status: str, detail: str) -> None:
     except client.exceptions.ConditionalCheckFailedException:
         raise OrderNotFoundError(f"order {order_id!r} is not in {ORDERS_TABLE}") from None
     log.info("order status updated", extra={"order_id": order_id, "status": status})
+
+
+@router.on("order.placed")
+def delivered(event: Envelope) -> None:
+    """The event reached its topic's subscribers: the order owes it no longer."""
+    client = aws_client("dynamodb")
+    try:
+        client.update_item(
+            TableName=ORDERS_TABLE,
+            Key={"order_id": {"S": event.data["order_id"]}},
+            UpdateExpression="REMOVE pending_event",
+            ConditionExpression="attribute_exists(order_id)",
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        raise OrderNotFoundError(
+            f"order {event.data['order_id']!r} is not in {ORDERS_TABLE}"
+        ) from None
 
 
 @router.on("inventory.reserved")

@@ -6,7 +6,9 @@ so the caller waits for one DynamoDB write and one SNS publish, nothing more.
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from messaging import Envelope, get_logger, log_context, new_event, publish
@@ -42,7 +44,8 @@ def place_order(request: Request) -> dict[str, Any]:
     if key:
         existing = store.order_for_key(key)
         if existing is not None:
-            _publish_pending(existing)  # an earlier attempt may have stored but not published
+            # Same answer as the first attempt; if that attempt's publish failed, the
+            # republish schedule delivers its event.
             return response(202, {"order_id": existing["order_id"], "status": "accepted"})
     order = new_order(request.json())
     event = new_event("order.placed", event_data(order), correlation_id=request.request_id or None)
@@ -55,7 +58,9 @@ def place_order(request: Request) -> dict[str, Any]:
                 raise
             return response(202, {"order_id": raced["order_id"], "status": "accepted"})
         try:
-            _publish_pending({**order, "pending_event": event.to_json()})
+            # No third call to clear pending_event: delivery clears it (order_status),
+            # so the caller waits for one write and one publish.
+            publish(event)
         except Exception:
             # The order and its event are stored: the scheduled republish (or the
             # client's retry with the same Idempotency-Key) delivers it. Failing the
@@ -102,11 +107,14 @@ def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 def republish_pending(event: Any = None, context: Any = None) -> dict[str, Any]:
     """Recovery: publish the events of orders stored while SNS was unreachable.
 
-    Safe to run at any time and concurrently with requests: the events keep their ids,
-    so consumers that already handled one skip it.
+    Only orders older than ``REPUBLISH_GRACE_S`` (120 s by default) are considered, so
+    events still on their way to ``order_status`` are left alone. Safe at any time: the
+    events keep their ids, so consumers that already handled one skip it.
     """
+    grace = float(os.environ.get("REPUBLISH_GRACE_S", "120"))
+    cutoff = datetime.now(UTC) - timedelta(seconds=grace)
     sent = []
-    for order in store.pending_orders():
+    for order in store.pending_orders(cutoff.isoformat(timespec="seconds").replace("+00:00", "Z")):
         _publish_pending(order)
         sent.append(order["order_id"])
     log.info("republished pending order events", extra={"count": len(sent)})

@@ -1,10 +1,11 @@
 """Orders in DynamoDB, with the event each order still owes the topic (outbox on the row).
 
-An order is written together with its ``order.placed`` envelope in ``pending_event``;
-the attribute is removed once SNS has the event. An order whose publish failed after
-the write therefore still carries its event, and ``republish_pending`` (or a client
-retrying with the same ``Idempotency-Key``) sends it with the same event id, which
-idempotent consumers handle once.
+An order is written together with its ``order.placed`` envelope in ``pending_event``.
+The attribute is removed when the event is delivered (``order_status`` acknowledges
+it), which keeps the request path at one write and one publish. An order whose publish
+failed therefore still carries its event, and the scheduled ``republish_pending`` (or a
+client retrying with the same ``Idempotency-Key``) sends it with the same event id,
+which idempotent consumers handle once.
 """
 
 from __future__ import annotations
@@ -107,13 +108,14 @@ def mark_published(order_id: str) -> None:
     )
 
 
-def pending_orders(limit: int = 100) -> list[dict[str, Any]]:
-    """Orders whose event has not reached SNS yet (a sparse attribute keeps this scan small)."""
+def pending_orders(placed_before: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Orders placed before ``placed_before`` (ISO time) whose event nobody acknowledged."""
     client = aws_client("dynamodb")
     found: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": _table(),
-        "FilterExpression": "attribute_exists(pending_event)",
+        "FilterExpression": "attribute_exists(pending_event) AND placed_at < :cutoff",
+        "ExpressionAttributeValues": {":cutoff": {"S": placed_before}},
     }
     while len(found) < limit:
         response = client.scan(**kwargs)

@@ -11,6 +11,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,12 @@ def topic_env_var(topic: str) -> str:
 
 def catalog_dir() -> Path:
     """Where the catalog is read from (see the module docstring for the order)."""
-    override = os.environ.get("EVENT_CATALOG_DIR")
+    return _catalog_dir(os.environ.get("EVENT_CATALOG_DIR", ""))
+
+
+@lru_cache(maxsize=8)
+def _catalog_dir(override: str) -> Path:
+    # Cached: it runs for every event handled, and the answer only changes with the variable.
     if override:
         return Path(override)
     bundled = Path(__file__).with_name("_events")

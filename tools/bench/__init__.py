@@ -1,0 +1,1 @@
+"""Benchmarks: the latency claim and every overhead as ratios, in one run (`make bench`)."""

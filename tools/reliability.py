@@ -1,0 +1,282 @@
+"""Fault-injection suite: publish N events through the local system while things go wrong,
+then account for every one of them.
+
+Injected: handler failures that strike once (half before the handler runs, half after,
+with the response lost), failures that strike every attempt, SNS notifications
+delivered twice, and throttled ``PublishBatch`` calls on the publishing side. The events
+are digital orders, so ``order_confirmation`` (one email per order) is their consumer.
+
+Accounting: every order has exactly one confirmation email or its event is in the
+dead-letter queue; none has two; none is missing.
+
+    python -m tools.reliability [--events 1000] [--json bench/reliability.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+import messaging
+from messaging import PublishError, new_event, publish_many
+from messaging.testing import REGION, lambda_environment, load_fixture
+from tools.dead_letters import receive_all
+from tools.local.client import sent_emails
+from tools.local.system import FAKE_CREDENTIALS, Faults, Options, System
+
+CONSUMER = "order_confirmation"
+PUBLISHER = "orders_api"
+THROTTLE_BODY = (
+    b'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender'
+    b"</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+    b"<RequestId>injected</RequestId></ErrorResponse>"
+)
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+@dataclass
+class Throttle:
+    """Answers a fraction of ``PublishBatch`` calls with SNS's 400 Throttling error."""
+
+    rate: float
+    rng: random.Random
+    calls: int = 0
+    throttled: int = 0
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
+        self.calls += 1
+        if self.rng.random() >= self.rate:
+            return None
+        self.throttled += 1
+        return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, _Raw(THROTTLE_BODY))
+
+
+@dataclass
+class Report:
+    events: int
+    faults: dict[str, float]
+    figures: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        f = self.figures
+        return (
+            f["handled_exactly_once"] + f["dead_lettered"] == self.events
+            and f["handled_twice_or_more"] == 0
+            and f["unaccounted"] == 0
+            and f["handled_and_dead_lettered"] == 0
+        )
+
+    def table(self) -> str:
+        rows: list[tuple[str, float]] = [("events published", self.events)]
+        rows += [(name.replace("_", " "), value) for name, value in self.figures.items()]
+        rows += [(f"{name} (s)", round(value, 1)) for name, value in self.seconds.items()]
+        width = max(len(name) for name, _ in rows)
+        lines = [f"{name:<{width}}  {value:>8}" for name, value in rows]
+        lines.append("BALANCED" if self.balanced else "NOT BALANCED")
+        return "\n".join(lines)
+
+
+def _orders(count: int, seed: str) -> list[dict[str, Any]]:
+    template = load_fixture("order.placed")
+    return [
+        {**template, "order_id": f"{seed}-{n:05d}", "fulfilment": "digital"} for n in range(count)
+    ]
+
+
+def _publish(system: System, orders: list[dict[str, Any]], throttle: Throttle) -> dict[str, int]:
+    """Publish as orders_api would, re-publishing (same ids) whatever a throttle refused."""
+    assert system.provisioned
+    os.environ.update(
+        lambda_environment(PUBLISHER, environment="local", topic_arns=system.provisioned.topic_arns)
+    )
+    messaging.reset()
+    messaging.aws_client("sns").meta.events.register(
+        "before-send.sns.PublishBatch", throttle, unique_id="reliability-throttle"
+    )
+    pending = [new_event("order.placed", order) for order in orders]
+    republished = rounds = 0
+    while pending:
+        rounds += 1
+        try:
+            publish_many(pending)
+            pending = []
+        except PublishError as error:
+            pending = [event for event in pending if event.id in error.failures]
+            republished += len(pending)
+            time.sleep(0.05 * rounds)
+    messaging.reset()
+    return {"publish_rounds": rounds, "events_republished_by_producer": republished}
+
+
+def _wait_until_quiet(system: System, timeout_s: float) -> None:
+    """Until no invocation is queued or running and the subscription queues stay empty."""
+    sqs = boto3.client("sqs", endpoint_url=system.endpoint_url, region_name=REGION)
+    queues = [url for topics in system.subscription_queues.values() for url in topics.values()]
+    deadline = time.monotonic() + timeout_s
+    quiet_since: float | None = None
+    while time.monotonic() < deadline:
+        depth = sum(
+            int(
+                sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=[
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                    ],
+                )["Attributes"].get(key, 0)
+            )
+            for url in queues
+            for key in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+        )
+        busy = depth or not system.idle()
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.5:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"events still in flight after {timeout_s:.0f} s")
+
+
+def _account(system: System, orders: list[dict[str, Any]]) -> dict[str, int]:
+    assert system.provisioned
+    emails: Counter[str] = Counter()
+    for message in sent_emails(system.endpoint_url):
+        subject = str(message.get("subject", ""))
+        emails[subject.removeprefix("Order ").removesuffix(" confirmed")] += 1
+    sqs = boto3.client("sqs", endpoint_url=system.endpoint_url, region_name=REGION)
+    dead: Counter[str] = Counter()
+    for letter in receive_all(sqs, system.provisioned.dead_letter_queues[CONSUMER], 60):
+        payload = json.loads(letter["Body"])["requestPayload"]
+        envelope = json.loads(payload["Records"][0]["Sns"]["Message"])
+        dead[envelope["data"]["order_id"]] += 1
+    ids = [order["order_id"] for order in orders]
+    once = sum(1 for i in ids if emails[i] == 1 and not dead[i])
+    return {
+        "handled_exactly_once": once,
+        "dead_lettered": sum(1 for i in ids if dead[i] and not emails[i]),
+        "handled_twice_or_more": sum(1 for i in ids if emails[i] > 1),
+        "handled_and_dead_lettered": sum(1 for i in ids if emails[i] and dead[i]),
+        "unaccounted": sum(1 for i in ids if not emails[i] and not dead[i]),
+    }
+
+
+def run(
+    events: int,
+    *,
+    transient: float = 0.10,
+    permanent: float = 0.01,
+    duplicate: float = 0.05,
+    throttle: float = 0.2,
+    seed: str | None = None,
+    timeout_s: float = 600,
+    state_dir: Path | None = None,
+) -> Report:
+    seed = seed or uuid.uuid4().hex[:8]
+    faults = Faults(transient, permanent, duplicate, seed)
+    options = Options(
+        http_port=0,
+        moto_port=0,
+        state_dir=state_dir or Path(".local") / "reliability",
+        services=[CONSUMER],
+        backoff_s=0.05,
+        faults=faults,
+        color=False,
+        quiet=True,
+    )
+    report = Report(
+        events,
+        {
+            "transient": transient,
+            "permanent": permanent,
+            "duplicate": duplicate,
+            "throttle": throttle,
+        },
+    )
+    system = System(options)
+    saved = dict(os.environ)
+    try:
+        started = time.perf_counter()
+        system.start()
+        os.environ.update(FAKE_CREDENTIALS)
+        os.environ["AWS_ENDPOINT_URL"] = system.endpoint_url
+        report.seconds["start"] = time.perf_counter() - started
+        orders = _orders(events, seed)
+        gate = Throttle(throttle, random.Random(seed))
+        started = time.perf_counter()
+        report.figures.update(_publish(system, orders, gate))
+        report.figures["publish_batch_calls"] = gate.calls
+        report.figures["publish_batch_calls_throttled"] = gate.throttled
+        report.seconds["publish"] = time.perf_counter() - started
+        _wait_until_quiet(system, timeout_s)
+        report.seconds["publish_to_quiet"] = time.perf_counter() - started
+        report.figures["duplicate_deliveries_injected"] = sum(
+            1 for r in system.invocations if r.get("source") == "duplicate"
+        )
+        runs = [r for r in system.invocations if r.get("source") in {"sns", "duplicate"}]
+        report.figures["invocations"] = len(runs)
+        report.figures["failed_invocations"] = sum(1 for r in runs if not r["ok"])
+        report.figures.update(_account(system, orders))
+    finally:
+        system.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        messaging.reset()
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--transient", type=float, default=0.10)
+    parser.add_argument("--permanent", type=float, default=0.01)
+    parser.add_argument("--duplicates", type=float, default=0.05)
+    parser.add_argument("--throttle", type=float, default=0.2)
+    parser.add_argument("--seed")
+    parser.add_argument("--json", type=Path, default=Path("bench") / "reliability.json")
+    args = parser.parse_args(argv)
+    report = run(
+        args.events,
+        transient=args.transient,
+        permanent=args.permanent,
+        duplicate=args.duplicates,
+        throttle=args.throttle,
+        seed=args.seed,
+    )
+    print(report.table())
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "events": report.events,
+        "faults": report.faults,
+        "figures": report.figures,
+        "seconds": report.seconds,
+        "balanced": report.balanced,
+    }
+    args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0 if report.balanced else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
