@@ -164,10 +164,11 @@ run "functions_follow_the_manifests" {
 
   assert {
     condition = (
-      sort(keys(module.services["order_status"].subscriptions)) == sort(["inventory"]) &&
-      module.services["order_status"].subscriptions["inventory"].filter_policy == jsonencode({ event_type = ["inventory.rejected", "inventory.reserved"] })
+      sort(keys(module.services["order_status"].subscriptions)) == sort(["inventory", "orders"]) &&
+      module.services["order_status"].subscriptions["inventory"].filter_policy == jsonencode({ event_type = ["inventory.rejected", "inventory.reserved"] }) &&
+      module.services["order_status"].subscriptions["orders"].filter_policy == jsonencode({ event_type = ["order.placed"] })
     )
-    error_message = "order_status has one subscription to inventory filtering on both event types."
+    error_message = "order_status has one subscription per topic: inventory filtering on both stock outcomes, orders on order.placed."
   }
 
   assert {
