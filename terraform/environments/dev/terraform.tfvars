@@ -1,0 +1,20 @@
+# Sizes of the dev environment. Replace the account ID with your dev account.
+# Every role carries the boundary terraform/bootstrap creates for this environment.
+permissions_boundary_policy_name = "dev-role-boundary"
+
+allowed_account_ids = ["111111111111"]
+
+log_level                = "DEBUG"
+log_retention_days       = 14
+reserved_concurrency     = 5
+error_alarm_threshold    = 5
+throttle_alarm_threshold = 5
+
+api_throttling_burst_limit          = 20
+api_throttling_rate_limit           = 10
+delivery_status_success_sample_rate = 100
+
+# Throwaway: tables and buckets may be destroyed with their data.
+deletion_protection      = false
+force_destroy_buckets    = true
+key_deletion_window_days = 7

@@ -1,0 +1,22 @@
+# Sizes of the prod environment. Replace the account ID with your production account.
+# Every role carries the boundary terraform/bootstrap creates for this environment.
+permissions_boundary_policy_name = "prod-role-boundary"
+
+allowed_account_ids = ["333333333333"]
+
+log_level                = "INFO"
+log_retention_days       = 365
+reserved_concurrency     = 50
+error_alarm_threshold    = 1
+throttle_alarm_threshold = 1
+reserved_concurrency_overrides = {
+  orders_api = 100
+}
+
+api_throttling_burst_limit          = 200
+api_throttling_rate_limit           = 100
+delivery_status_success_sample_rate = 10
+
+deletion_protection      = true
+force_destroy_buckets    = false
+key_deletion_window_days = 30

@@ -1,0 +1,19 @@
+# Sizes of the staging environment. Replace the account ID with your staging account.
+# Every role carries the boundary terraform/bootstrap creates for this environment.
+permissions_boundary_policy_name = "staging-role-boundary"
+
+allowed_account_ids = ["222222222222"]
+
+log_level                = "INFO"
+log_retention_days       = 30
+reserved_concurrency     = 10
+error_alarm_threshold    = 3
+throttle_alarm_threshold = 3
+
+api_throttling_burst_limit          = 50
+api_throttling_rate_limit           = 25
+delivery_status_success_sample_rate = 50
+
+deletion_protection      = true
+force_destroy_buckets    = false
+key_deletion_window_days = 14

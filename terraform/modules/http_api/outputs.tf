@@ -1,0 +1,19 @@
+output "api_id" {
+  description = "ID of the HTTP API."
+  value       = aws_apigatewayv2_api.this.id
+}
+
+output "url" {
+  description = "Invoke URL of the $default stage."
+  value       = aws_apigatewayv2_stage.default.invoke_url
+}
+
+output "execution_arn" {
+  description = "Execution ARN of the API (prefix of the invoke permissions' source ARNs)."
+  value       = aws_apigatewayv2_api.this.execution_arn
+}
+
+output "route_keys" {
+  description = "The route keys served."
+  value       = sort(keys(aws_apigatewayv2_route.this))
+}

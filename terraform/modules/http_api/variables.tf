@@ -1,0 +1,68 @@
+variable "name" {
+  description = "Name of the HTTP API, already prefixed with the environment (e.g. dev-http)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,63}$", var.name))
+    error_message = "The API name is lower-case kebab-case, at most 64 characters."
+  }
+}
+
+variable "routes" {
+  description = "Routes by route key (\"METHOD /path\"), each with the function that serves it."
+  type = map(object({
+    method        = string
+    path          = string
+    function_name = string
+    invoke_arn    = string
+  }))
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : contains(["GET", "POST", "PUT", "PATCH", "DELETE"], r.method) && can(regex("^/[A-Za-z0-9_{}/-]*$", r.path))])
+    error_message = "Routes need a method among GET, POST, PUT, PATCH, DELETE and a path starting with /."
+  }
+}
+
+variable "throttling_burst_limit" {
+  description = "Default burst limit of every route (requests)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.throttling_burst_limit >= 1
+    error_message = "The burst limit is at least 1."
+  }
+}
+
+variable "throttling_rate_limit" {
+  description = "Default steady-state rate limit of every route (requests per second)."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.throttling_rate_limit >= 1
+    error_message = "The rate limit is at least 1."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the access-log group, in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "Log retention must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "ARN of the KMS key that encrypts the access-log group."
+  type        = string
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module (on top of the provider's default tags)."
+  type        = map(string)
+  default     = {}
+}

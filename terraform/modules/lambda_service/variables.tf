@@ -1,0 +1,292 @@
+variable "environment" {
+  description = "Environment name (dev, staging, prod); prefixes every physical name."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,15}$", var.environment))
+    error_message = "The environment is 1-16 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "service_name" {
+  description = "The service's directory name under services/ (e.g. orders_api); SERVICE_NAME of the function."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,40}$", var.service_name))
+    error_message = "Service names are lower-case snake_case, at most 41 characters."
+  }
+}
+
+variable "package_path" {
+  description = "Path of the deployment package (<artifacts_dir>/<service>.zip, built by `make build SERVICE=<service>`)."
+  type        = string
+}
+
+variable "handler" {
+  description = "Function handler (module.function) from the manifest."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)+$", var.handler))
+    error_message = "The handler is a dotted module.function path."
+  }
+}
+
+variable "runtime" {
+  description = "Lambda runtime from the manifest."
+  type        = string
+  default     = "python3.11"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.runtime)
+    error_message = "The runtime must be python3.11, python3.12 or python3.13."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function (arm64 or x86_64)."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "The architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_mb" {
+  description = "Memory of the function in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.memory_mb >= 128 && var.memory_mb <= 10240
+    error_message = "Lambda memory must be between 128 and 10240 MB."
+  }
+}
+
+variable "timeout_s" {
+  description = "Timeout of the function in seconds."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.timeout_s >= 1 && var.timeout_s <= 900
+    error_message = "Lambda timeouts are 1 to 900 seconds."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the function; -1 leaves it unreserved."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.reserved_concurrency >= -1
+    error_message = "Reserved concurrency is -1 (unreserved) or a non-negative number."
+  }
+}
+
+variable "maximum_retry_attempts" {
+  description = "Asynchronous invocation retries before the event goes to the on-failure queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.maximum_retry_attempts >= 0 && var.maximum_retry_attempts <= 2
+    error_message = "Lambda allows 0 to 2 asynchronous retries."
+  }
+}
+
+variable "maximum_event_age_s" {
+  description = "Maximum age of an asynchronous event before it goes to the on-failure queue."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.maximum_event_age_s >= 60 && var.maximum_event_age_s <= 21600
+    error_message = "The maximum event age is 60 to 21600 seconds."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the function."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "LOG_LEVEL is DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group, in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "Log retention must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "ARN of the KMS key that encrypts the function's log group."
+  type        = string
+}
+
+variable "publishes" {
+  description = "Event types the service publishes (manifest order); PUBLISHES of the function."
+  type        = list(string)
+  default     = []
+}
+
+variable "publish_topics" {
+  description = "Topics of the published event types, by catalog topic name: the function may sns:Publish to these and nothing else."
+  type = map(object({
+    arn         = string
+    kms_key_arn = string
+  }))
+  default = {}
+}
+
+variable "subscriptions" {
+  description = "One subscription per topic the service consumes, by catalog topic name, with the filter policy (JSON, scope MessageAttributes) built from the manifest."
+  type = map(object({
+    arn           = string
+    name          = string
+    filter_policy = string
+  }))
+  default = {}
+}
+
+variable "tables" {
+  description = "DynamoDB tables the service declares, by logical name, with the access it needs (read, write or read_write)."
+  type = map(object({
+    name        = string
+    arn         = string
+    kms_key_arn = string
+    access      = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for t in values(var.tables) : contains(["read", "write", "read_write"], t.access)])
+    error_message = "Table access is read, write or read_write."
+  }
+}
+
+variable "buckets" {
+  description = "S3 buckets the service declares, by logical name, with the access it needs (read, write or read_write)."
+  type = map(object({
+    name        = string
+    arn         = string
+    kms_key_arn = string
+    access      = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for b in values(var.buckets) : contains(["read", "write", "read_write"], b.access)])
+    error_message = "Bucket access is read, write or read_write."
+  }
+}
+
+variable "email_senders" {
+  description = "SES sender identities the service sends from, by logical name."
+  type = map(object({
+    address      = string
+    identity_arn = string
+  }))
+  default = {}
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic notified when any alarm of the service changes state."
+  type        = string
+}
+
+variable "alarm_period_s" {
+  description = "Period of every alarm, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = contains([60, 300, 900, 3600], var.alarm_period_s)
+    error_message = "Alarm periods are 60, 300, 900 or 3600 seconds."
+  }
+}
+
+variable "error_alarm_threshold" {
+  description = "Function errors in one period at which the errors alarm fires."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.error_alarm_threshold >= 1
+    error_message = "The threshold is at least 1."
+  }
+}
+
+variable "throttle_alarm_threshold" {
+  description = "Throttled invocations in one period at which the throttles alarm fires."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.throttle_alarm_threshold >= 1
+    error_message = "The threshold is at least 1."
+  }
+}
+
+variable "queue_message_retention_s" {
+  description = "How long failed events stay in the dead-letter queues, in seconds."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.queue_message_retention_s >= 60 && var.queue_message_retention_s <= 1209600
+    error_message = "SQS keeps messages 60 seconds to 14 days."
+  }
+}
+
+variable "key_deletion_window_days" {
+  description = "Waiting period before the queue key is deleted after the service is destroyed."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.key_deletion_window_days >= 7 && var.key_deletion_window_days <= 30
+    error_message = "KMS accepts a deletion window of 7 to 30 days."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module (on top of the provider's default tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "schedule" {
+  description = "EventBridge schedule expression (rate(...) or cron(...)) that invokes the function with a scheduled event; null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.schedule == null || can(regex("^(rate|cron)\\(.+\\)$", var.schedule))
+    error_message = "The schedule is an EventBridge expression such as rate(1 minute) or cron(0 12 * * ? *)."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the execution role (the bootstrap's permissions_boundary_arns[<env>]); null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.permissions_boundary_arn))
+    error_message = "The permissions boundary is the ARN of an IAM policy."
+  }
+}

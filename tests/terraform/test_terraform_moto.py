@@ -1,0 +1,261 @@
+"""Plan and apply the dev environment against a moto server, then read what was
+created back through boto3 and compare it with the declarations
+(shared/events/catalog.json, shared/resources.json, services/*/service.json)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import tfharness
+
+pytestmark = pytest.mark.slow
+
+ROOT = tfharness.REPO_ROOT
+CATALOG = json.loads((ROOT / "shared/events/catalog.json").read_text())
+RESOURCES = json.loads((ROOT / "shared/resources.json").read_text())
+MANIFESTS = {
+    p.parent.name: json.loads(p.read_text())
+    for p in sorted((ROOT / "services").glob("*/service.json"))
+}
+ENV = "dev"
+
+# Actions AWS accepts only with "Resource": "*" (no resource-level permissions).
+NO_RESOURCE_LEVEL_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def env_suffix(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def expected_filter_policies(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    by_topic: dict[str, dict[str, Any]] = {}
+    for sub in manifest["subscribes"]:
+        topic = CATALOG["events"][sub["event_type"]]["topic"]
+        policy = by_topic.setdefault(topic, {"event_type": []})
+        policy["event_type"] = sorted({*policy["event_type"], sub["event_type"]})
+        policy.update(sub.get("filter", {}))
+    return by_topic
+
+
+def client(env: tfharness.MotoEnvironment, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=env.endpoint,
+        region_name=tfharness.REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def iam_policies_in_plan(plan: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every identity or resource policy document the plan creates, by resource address."""
+    fields = {"policy", "assume_role_policy"}
+    found = []
+    for change in plan["resource_changes"]:
+        after = (change.get("change") or {}).get("after") or {}
+        for field in fields & after.keys():
+            if isinstance(after[field], str) and after[field].strip().startswith("{"):
+                found.append((f"{change['address']}.{field}", json.loads(after[field])))
+    return found
+
+
+def test_first_plan_lists_one_function_per_manifest(moto_dev: tfharness.MotoEnvironment) -> None:
+    plan = moto_dev.plan_json()
+    functions = {
+        c["change"]["after"]["function_name"]
+        for c in plan["resource_changes"]
+        if c["type"] == "aws_lambda_function"
+    }
+    assert functions == {f"{ENV}-{kebab(s)}" for s in MANIFESTS}
+
+
+def test_apply_creates_what_the_declarations_say(deployed: tfharness.MotoEnvironment) -> None:
+    outputs = {k: v["value"] for k, v in deployed.output().items()}
+    check_deployment(deployed, outputs)
+
+
+def test_deployed_plan_grants_no_wildcard_actions_or_resources(
+    deployed_plan: dict[str, Any],
+) -> None:
+    # After apply every ARN is known, so the plan shows every policy in full.
+    policies = iam_policies_in_plan(deployed_plan)
+    roles = [a for a, _ in policies if ".aws_iam_role_policy." in a]
+    assert len(roles) >= len(MANIFESTS), "expected every function's role policy in the plan"
+    problems = []
+    for address, document in policies:
+        is_key_policy = ".aws_kms_key." in address
+        for statement in as_list(document["Statement"]):
+            actions = as_list(statement.get("Action", []))
+            problems += [f"{address}: wildcard action {a}" for a in actions if "*" in a]
+            if statement["Effect"] != "Allow" or is_key_policy:
+                # A key policy's "*" resource is the key itself.
+                continue
+            resources = as_list(statement.get("Resource", []))
+            if "*" in resources and not set(actions) <= NO_RESOURCE_LEVEL_ACTIONS:
+                problems.append(f"{address}: Resource * for {actions}")
+    assert problems == []
+
+
+# Topic attributes moto accepts but does not return, so a plan after apply wants
+# to set them again (moto only; AWS returns them).
+MOTO_UNRETURNED_TOPIC_ATTRIBUTES = {
+    "tracing_config",
+    "lambda_success_feedback_role_arn",
+    "lambda_failure_feedback_role_arn",
+    "lambda_success_feedback_sample_rate",
+}
+
+
+def test_a_second_plan_changes_nothing_but_what_moto_drops(deployed_plan: dict[str, Any]) -> None:
+    unexpected = {}
+    for change in deployed_plan["resource_changes"]:
+        if change["change"]["actions"] == ["no-op"]:
+            continue
+        before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
+        differing = {k for k in after if before.get(k) != after.get(k)}
+        if change["type"] != "aws_sns_topic" or not differing <= MOTO_UNRETURNED_TOPIC_ATTRIBUTES:
+            unexpected[change["address"]] = (change["change"]["actions"], sorted(differing))
+    assert unexpected == {}
+
+
+def test_unchanged_code_does_not_redeploy(deployed_plan: dict[str, Any]) -> None:
+    functions = [c for c in deployed_plan["resource_changes"] if c["type"] == "aws_lambda_function"]
+    assert len(functions) == len(MANIFESTS)
+    assert all(c["change"]["actions"] == ["no-op"] for c in functions), [
+        (c["address"], c["change"]["actions"]) for c in functions
+    ]
+
+
+def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) -> None:
+    sns, lam, sqs, iam = (client(env, s) for s in ("sns", "lambda", "sqs", "iam"))
+    account = tfharness.MOTO_ACCOUNT_ID
+
+    topic_arns = {
+        t: f"arn:aws:sns:{tfharness.REGION}:{account}:{ENV}-{t}" for t in CATALOG["topics"]
+    }
+    assert outputs["topic_arns"] == topic_arns
+    existing = {t["TopicArn"] for t in sns.list_topics()["Topics"]}
+    assert set(topic_arns.values()) <= existing
+    for arn in topic_arns.values():
+        assert sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("KmsMasterKeyId")
+
+    for service, manifest in MANIFESTS.items():
+        name = f"{ENV}-{kebab(service)}"
+        assert outputs["function_names"][service] == name
+        config = lam.get_function_configuration(FunctionName=name)
+        assert config["Handler"] == manifest["handler"]
+        assert config["Runtime"] == manifest.get("runtime", "python3.11")
+        assert config["Architectures"] == [manifest.get("architecture", "arm64")]
+        assert config["MemorySize"] == manifest.get("memory_mb", 256)
+        assert config["Timeout"] == manifest.get("timeout_s", 10)
+        assert config["TracingConfig"]["Mode"] == "Active"
+
+        dlq_url = outputs["dead_letter_queue_urls"][service]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        assert dlq_arn.endswith(f":{name}-on-failure")
+
+        resources = manifest.get("resources", {})
+        publish_topics = sorted({CATALOG["events"][e]["topic"] for e in manifest["publishes"]})
+        expected_env = {
+            "SERVICE_NAME": service,
+            "ENVIRONMENT": ENV,
+            "PUBLISHES": ",".join(manifest["publishes"]),
+            "LOG_LEVEL": "DEBUG",
+            "DEAD_LETTER_QUEUE_URL": dlq_url,
+            **{f"TOPIC_ARN_{env_suffix(t)}": topic_arns[t] for t in publish_topics},
+            **{f"TABLE_{env_suffix(t)}": f"{ENV}-{t}" for t in resources.get("tables", {})},
+            **{
+                f"BUCKET_{env_suffix(b)}": f"{ENV}-{b}-{account}"
+                for b in resources.get("buckets", {})
+            },
+            **{
+                f"EMAIL_SENDER_{env_suffix(s)}": RESOURCES["email_senders"][s]["address"]
+                for s in resources.get("email_senders", [])
+            },
+        }
+        assert config["Environment"]["Variables"] == expected_env
+
+        invoke = lam.get_function_event_invoke_config(FunctionName=name)
+        retries = manifest.get("retries", {})
+        assert invoke["MaximumRetryAttempts"] == retries.get("maximum_retry_attempts", 2)
+        assert invoke["MaximumEventAgeInSeconds"] == retries.get("maximum_event_age_s", 3600)
+        assert invoke["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
+
+        # The role carries the environment's permissions boundary (terraform/bootstrap).
+        role = iam.get_role(RoleName=name)["Role"]
+        assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == (
+            f"arn:aws:iam::{account}:policy/{ENV}-role-boundary"
+        )
+
+        # sns:Publish exactly on the topics of the declared event types.
+        document = iam.get_role_policy(RoleName=name, PolicyName="declared-access")[
+            "PolicyDocument"
+        ]
+        if isinstance(document, str):
+            document = json.loads(document)
+        published_to = sorted(
+            r
+            for s in as_list(document["Statement"])
+            if "sns:Publish" in as_list(s["Action"])
+            for r in as_list(s["Resource"])
+        )
+        assert published_to == sorted(topic_arns[t] for t in publish_topics)
+
+        # A declared schedule is an EventBridge rule targeting this function.
+        events = client(env, "events")
+        rules = events.list_rules(NamePrefix=f"{name}-schedule")["Rules"]
+        if "schedule" in manifest:
+            assert [r["ScheduleExpression"] for r in rules] == [manifest["schedule"]]
+            targets = events.list_targets_by_rule(Rule=rules[0]["Name"])["Targets"]
+            assert [t["Arn"] for t in targets] == [config["FunctionArn"]]
+        else:
+            assert rules == []
+
+        # One subscription per consumed topic, with the manifest's filter policy.
+        expected_policies = expected_filter_policies(manifest)
+        subscriptions = {}
+        for topic, arn in topic_arns.items():
+            for sub in sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]:
+                if sub["Endpoint"] == config["FunctionArn"]:
+                    assert topic not in subscriptions, f"{service} has two subscriptions on {topic}"
+                    subscriptions[topic] = sub["SubscriptionArn"]
+        assert set(subscriptions) == set(expected_policies)
+        for topic, sub_arn in subscriptions.items():
+            attrs = sns.get_subscription_attributes(SubscriptionArn=sub_arn)["Attributes"]
+            assert attrs["Protocol"] == "lambda"
+            assert json.loads(attrs["FilterPolicy"]) == expected_policies[topic]
+            assert attrs["FilterPolicyScope"] == "MessageAttributes"
+            redrive = json.loads(attrs["RedrivePolicy"])
+            assert redrive["deadLetterTargetArn"].endswith(f":{name}-delivery-dlq")
+
+    routes = sorted(
+        f"{r['method']} {r['path']}" for m in MANIFESTS.values() for r in m.get("routes", [])
+    )
+    if routes:
+        api = client(env, "apigatewayv2")
+        api_id = next(a["ApiId"] for a in api.get_apis()["Items"] if a["Name"] == f"{ENV}-http")
+        assert sorted(r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]) == routes
+        assert outputs["api_url"]
+
+
+def test_manifests_are_readable() -> None:
+    # Guard for the expectations above: every manifest names catalog events.
+    for manifest in MANIFESTS.values():
+        for event in manifest["publishes"] + [s["event_type"] for s in manifest["subscribes"]]:
+            assert event in CATALOG["events"]
+    assert Path(tfharness.TERRAFORM_DIR / "environments" / ENV).is_dir()
