@@ -1,7 +1,5 @@
 # Terraform: formatting, validation, tests, checkov, and the deploy targets
-# (docs/terraform.md). The targets carry plain comments rather than "## " help
-# text until the README lists them (tests/contracts checks that every help target
-# is in the README).
+# (docs/terraform.md).
 # `make tf-check` is the aggregate that `make test` runs (TEST_EXTRA); the
 # apply-against-moto test lives in tests/terraform/ and runs with `make pytest`.
 
@@ -65,8 +63,7 @@ tf-rc:
 	  fi; } > $(TF_RC).tmp && mv $(TF_RC).tmp $(TF_RC)
 
 .PHONY: tf-check
-# Terraform: fmt, init+validate every module and environment, terraform test, checkov
-tf-check:
+tf-check: ## fmt, init+validate every module and environment, terraform test, checkov
 	@start=$$(date +%s); \
 	for t in tf-fmt tf-validate tf-test tf-checkov; do \
 	  t0=$$(date +%s); $(MAKE) $$t; echo "tf-check: $$t took $$(( $$(date +%s) - t0 ))s"; \
@@ -74,18 +71,15 @@ tf-check:
 	echo "tf-check: all green in $$(( $$(date +%s) - start ))s"
 
 .PHONY: tf-fmt
-# Terraform: terraform fmt -check -recursive
-tf-fmt: tf-rc
+tf-fmt: tf-rc ## terraform fmt -check -recursive
 	$(TERRAFORM) fmt -check -recursive -diff $(TF_DIR)
 
 .PHONY: tf-fmt-write
-# Terraform: rewrite every .tf/.tftest.hcl file in canonical format
-tf-fmt-write: tf-rc
+tf-fmt-write: tf-rc ## rewrite every .tf/.tftest.hcl file in canonical format
 	$(TERRAFORM) fmt -recursive $(TF_DIR)
 
 .PHONY: tf-validate
-# Terraform: init -backend=false and validate every module, environment and the bootstrap
-tf-validate: tf-rc
+tf-validate: tf-rc ## init -backend=false and validate every module, environment and the bootstrap
 	@for d in $(TF_MODULES) $(addprefix $(TF_DIR)/environments/,$(TF_ENVS)) $(TF_OTHER_ROOTS); do \
 	  $(TERRAFORM) -chdir=$$d init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
 	    || { cat $(TF_BUILD)/init.log; echo "error: terraform init failed in $$d" >&2; exit 1; }; \
@@ -101,8 +95,7 @@ $(TF_TEST_ARTIFACTS)/.placeholders: $(wildcard services/*/service.json $(TF_SYST
 	@touch $@
 
 .PHONY: tf-test
-# Terraform: terraform test (mocked provider) of the wiring derived from the declarations
-tf-test: tf-rc $(TF_TEST_ARTIFACTS)/.placeholders
+tf-test: tf-rc $(TF_TEST_ARTIFACTS)/.placeholders ## terraform test (mocked provider) of the wiring derived from the declarations
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
 	  || { cat $(TF_BUILD)/init.log; exit 1; }
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system test -no-color -var 'artifacts_dir=$(TF_TEST_ARTIFACTS)'
@@ -114,8 +107,7 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	@touch $@
 
 .PHONY: tf-checkov
-# Terraform: checkov over terraform/ and over the JSON plan of dev applied to moto (zero failures)
-tf-checkov: $(CHECKOV_VENV)/.installed $(VENV)/.installed tf-rc
+tf-checkov: $(CHECKOV_VENV)/.installed $(VENV)/.installed tf-rc ## checkov over terraform/ and over the JSON plan of dev applied to moto (zero failures)
 	@echo "checkov: directory scan of $(TF_DIR)/"
 	@$(CHECKOV_ENV) $(CHECKOV) -d $(TF_DIR) --framework terraform $(CHECKOV_ARGS) > $(TF_BUILD)/checkov-dir.txt 2>&1; rc=$$?; \
 	  grep -E 'Passed checks|Check: |FAILED for|File: ' $(TF_BUILD)/checkov-dir.txt || cat $(TF_BUILD)/checkov-dir.txt; exit $$rc
@@ -133,33 +125,28 @@ tf-check-env:
 		echo "error: unknown ENV='$(ENV)'; valid environments: $(TF_ENVS)" >&2; exit 2; fi
 
 .PHONY: tf-init
-# Terraform: init an environment with its S3 backend: make tf-init ENV=dev
-tf-init: tf-check-env tf-rc
+tf-init: tf-check-env tf-rc ## init an environment with its S3 backend: make tf-init ENV=dev
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) init -input=false
 
 .PHONY: tf-plan
-# Terraform: plan an environment into terraform/environments/$(ENV)/tfplan: make tf-plan ENV=dev
-tf-plan: tf-init
+tf-plan: tf-init ## plan an environment into terraform/environments/$(ENV)/tfplan: make tf-plan ENV=dev
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) plan -input=false -out=tfplan
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) show -json tfplan > $(TF_ENV_DIR)/tfplan.json
 
 .PHONY: tf-apply
-# Terraform: apply exactly the plan saved by tf-plan: make tf-apply ENV=dev
-tf-apply: tf-check-env tf-rc
+tf-apply: tf-check-env tf-rc ## apply exactly the plan saved by tf-plan: make tf-apply ENV=dev
 	@test -f $(TF_ENV_DIR)/tfplan || { echo "error: no saved plan in $(TF_ENV_DIR)/tfplan; run make tf-plan ENV=$(ENV) first" >&2; exit 2; }
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) apply -input=false tfplan
 	@rm -f $(TF_ENV_DIR)/tfplan $(TF_ENV_DIR)/tfplan.json
 
 .PHONY: tf-plan-destroy
-# Terraform: plan the destruction of an environment into tfplan (then make tf-apply ENV=...)
-tf-plan-destroy: tf-init
+tf-plan-destroy: tf-init ## plan the destruction of an environment into tfplan (then make tf-apply ENV=...)
 	$(TERRAFORM) -chdir=$(TF_ENV_DIR) plan -destroy -input=false -out=tfplan
 
 endif
 
 .PHONY: tf-clean
-# Terraform: remove .terraform/ directories, saved plans and build/terraform
-tf-clean:
+tf-clean: ## remove .terraform/ directories, saved plans and build/terraform
 	find $(TF_DIR) -name .terraform -type d -prune -exec rm -rf {} +
 	find $(TF_DIR) \( -name tfplan -o -name tfplan.json -o -name .terraform.lock.hcl \) -delete
 	rm -rf $(TF_BUILD)

@@ -1,7 +1,9 @@
 """Dead letters: list them and redrive them, in AWS (boto3) or on the local system.
 
-A dead letter is Lambda's on-failure record (or the router's, for a poison message):
-the original ``requestPayload`` with the error, the condition and the attempt count.
+In AWS a function's dead letters are in its on-failure queue,
+``<env>-<function>-on-failure`` (Terraform's name). A dead letter is Lambda's
+on-failure record (or the router's, for a poison message): the original
+``requestPayload`` with the error, the condition and the attempt count.
 Redriving invokes the function with that payload synchronously and deletes the
 letter only after the invocation succeeded; a letter that fails again stays.
 
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sqs = boto3.client("sqs")
     for name in wanted:
-        queue = f"{args.env}-{known[name].kebab}-dlq"
+        queue = f"{args.env}-{known[name].kebab}-on-failure"
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         if args.command == "list":
             for message in receive_all(sqs, url, visibility=30):

@@ -1,6 +1,6 @@
 """Create, against an AWS endpoint (moto in tests and locally), what Terraform creates in AWS.
 
-Topics, tables, the claim-check bucket, verified senders and one dead-letter queue per
+Topics, tables, the claim-check bucket, verified senders and one on-failure (dead-letter) queue per
 consuming service, named as Terraform names them for ``environment``. ``observe=True``
 also subscribes one SQS queue per topic so tests and tools can see what was published.
 """
@@ -69,7 +69,7 @@ def provision(
         ses.verify_email_identity(EmailAddress=sender["address"])
 
     for service in declarations.services().values():
-        queue = sqs.create_queue(QueueName=f"{environment}-{service.kebab}-dlq")
+        queue = sqs.create_queue(QueueName=f"{environment}-{service.kebab}-on-failure")
         out.dead_letter_queues[service.name] = queue["QueueUrl"]
 
     if observe:

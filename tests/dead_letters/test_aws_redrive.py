@@ -63,7 +63,7 @@ def _deploy_dead_letter(service_kebab: str) -> str:
         Code={"ZipFile": code.getvalue()},
     )
     sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName=f"dev-{service_kebab}-dlq")["QueueUrl"]
+    url = sqs.create_queue(QueueName=f"dev-{service_kebab}-on-failure")["QueueUrl"]
     payload = sns_event(
         Envelope(type="inventory.reserved", data=load_fixture("inventory.reserved"))
     )

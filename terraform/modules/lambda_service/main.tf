@@ -30,6 +30,11 @@ locals {
       PUBLISHES             = join(",", var.publishes)
       LOG_LEVEL             = var.log_level
       DEAD_LETTER_QUEUE_URL = aws_sqs_queue.on_failure.url
+      # The messaging package's idempotency: an in-progress claim lasts the function's
+      # timeout; a completed record outlives the last moment an event can come back
+      # (maximum event age, then the dead-letter redrive window).
+      FUNCTION_TIMEOUT_S = tostring(var.timeout_s)
+      IDEMPOTENCY_TTL_S  = tostring(var.maximum_event_age_s + var.queue_message_retention_s)
     },
     { for k, t in var.publish_topics : "TOPIC_ARN_${local.env_key[k]}" => t.arn },
     { for k, t in var.tables : "TABLE_${local.env_key[k]}" => t.name },
