@@ -500,6 +500,13 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.prefix[each.key]}-*"]
   }
 
+  # Manifest schedules (orders_api's republish) become EventBridge rules named <env>-*.
+  statement {
+    sid       = "Schedules"
+    actions   = ["events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets", "events:RemoveTargets", "events:ListTargetsByRule", "events:TagResource", "events:UntagResource", "events:ListTagsForResource"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.prefix[each.key]}-*"]
+  }
+
   # KMS key ids are random: keys are created, and then managed, by their environment tag.
   statement {
     sid       = "CreateKeysTaggedWithThisEnvironment"
