@@ -31,7 +31,10 @@ def test_an_order_flows_through_every_service(local: Any) -> None:
     order_id = answer["order_id"]
     local.wait_for(
         lambda found: any(
-            i["service"] == "order_status" and i.get("order_id") == order_id and i["ok"]
+            i["service"] == "order_status"
+            and i.get("order_id") == order_id
+            and i.get("event_type") == "inventory.reserved"
+            and i["ok"]
             for i in found
         )
     )

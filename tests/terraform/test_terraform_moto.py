@@ -177,6 +177,9 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
             "PUBLISHES": ",".join(manifest["publishes"]),
             "LOG_LEVEL": "DEBUG",
             "DEAD_LETTER_QUEUE_URL": dlq_url,
+            "FUNCTION_TIMEOUT_S": str(manifest["timeout_s"]),
+            # idempotency records outlive the maximum event age plus the 14-day redrive window
+            "IDEMPOTENCY_TTL_S": str(manifest["retries"]["maximum_event_age_s"] + 14 * 86400),
             **{f"TOPIC_ARN_{env_suffix(t)}": topic_arns[t] for t in publish_topics},
             **{f"TABLE_{env_suffix(t)}": f"{ENV}-{t}" for t in resources.get("tables", {})},
             **{
