@@ -135,6 +135,8 @@ run "functions_follow_the_manifests" {
       TABLE_ORDERS          = "test-orders"
       BUCKET_LARGE_EVENTS   = "test-large-events-123456789012"
       DEAD_LETTER_QUEUE_URL = module.services["orders_api"].dead_letter_queue_url
+      FUNCTION_TIMEOUT_S    = "10"
+      IDEMPOTENCY_TTL_S     = "1209660" # maximum event age 60 s + 14 days of dead-letter retention
     }
     error_message = "orders_api's environment follows the contract with the messaging package."
   }
