@@ -54,10 +54,10 @@ fmt: $(VENV)/.installed ## Format Python with ruff (and Terraform when installed
 	$(VENV)/bin/ruff check --fix .
 
 .PHONY: test
-test: $(VENV)/.installed ## Everything, from a fresh clone: lint, every Python test, the Terraform and workflow checks
+test: $(VENV)/.installed ## Everything, from a fresh clone: lint, the Terraform and workflow checks, every Python test
 	$(MAKE) lint
-	$(MAKE) pytest
 	@for t in $(TEST_EXTRA); do $(MAKE) $$t; done
+	$(MAKE) pytest
 
 .PHONY: pytest
 pytest: $(VENV)/.installed ## Every Python test: the package, each service, the cross-cutting suites
