@@ -12,22 +12,14 @@ import pytest
 from moto import mock_aws
 
 import messaging
-from messaging.testing import lambda_environment
+from messaging.testing import FAKE_CREDENTIALS, lambda_environment
 from tools.provision import Provisioned, drain, provision
-
-_FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """In-process moto with fake credentials; no request can reach real AWS."""
-    for name, value in _FAKE_AWS.items():
+    for name, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "_X_AMZN_TRACE_ID", "AWS_LAMBDA_FUNCTION_NAME"):
         monkeypatch.delenv(name, raising=False)

@@ -31,10 +31,10 @@ from botocore.awsrequest import AWSResponse
 
 import messaging
 from messaging import PublishError, new_event, publish_many
-from messaging.testing import REGION, lambda_environment, load_fixture
+from messaging.testing import FAKE_CREDENTIALS, REGION, lambda_environment, load_fixture
 from tools.dead_letters import receive_all
 from tools.local.client import sent_emails
-from tools.local.system import FAKE_CREDENTIALS, Faults, Options, System
+from tools.local.system import Faults, Options, System
 
 CONSUMER = "order_confirmation"
 PUBLISHER = "orders_api"

@@ -21,11 +21,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from messaging.testing import lambda_environment
+from messaging.testing import FAKE_CREDENTIALS, lambda_environment
 from tools import declarations
 from tools.build import build
 
-from .moto_server import FAKE_CREDENTIALS
 from .report import Group, fact, ratio_row, row
 from .stats import Samples
 

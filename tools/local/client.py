@@ -13,7 +13,7 @@ import boto3
 import messaging
 from messaging import Envelope, new_event
 from messaging import publish as messaging_publish
-from messaging.testing import REGION, lambda_environment
+from messaging.testing import FAKE_CREDENTIALS, REGION, lambda_environment
 from tools import topology
 from tools.dead_letters import receive_all, redrive_queue
 
@@ -86,16 +86,7 @@ def invocations(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _aws_env(state: dict[str, Any]) -> None:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL": state["endpoint_url"],
-        }
-    )
+    os.environ.update({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": state["endpoint_url"]})
     os.environ.pop("AWS_PROFILE", None)
 
 

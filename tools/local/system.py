@@ -33,7 +33,7 @@ from typing import IO, Any
 import boto3
 
 from messaging.dead_letters import dead_letter_record
-from messaging.testing import ACCOUNT_ID, REGION, lambda_environment
+from messaging.testing import ACCOUNT_ID, FAKE_CREDENTIALS, REGION, lambda_environment
 from tools import declarations, topology
 from tools.provision import Provisioned, provision
 
@@ -45,13 +45,6 @@ HOST = "127.0.0.1"
 HERE = Path(__file__).resolve().parent
 SEED_FILE = HERE / "seed.json"
 ENVIRONMENT = "local"
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
 
 
 class LocalError(RuntimeError):
@@ -110,6 +103,37 @@ def free_port(port: int, what: str, option: str) -> int:
                 f"Stop it or choose another port with {option}"
             ) from None
         return int(probe.getsockname()[1])
+
+
+def start_moto(
+    port: int, log_path: Path, timeout_s: float = 30
+) -> tuple[subprocess.Popen[Any], str]:
+    """moto's server on 127.0.0.1:``port``, killed by Linux if this process dies; its URL.
+
+    Returns once it answers; ``LocalError`` (pointing at ``log_path``) if it does not.
+    """
+    with log_path.open("ab") as log:
+        process = spawn(
+            [sys.executable, "-I", str(HERE / "moto_runner.py"), HOST, str(port), str(os.getpid())],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://{HOST}:{port}"
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise LocalError(
+                f"the moto server exited with status {process.returncode}; see {log_path}"
+            )
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310
+                return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    process.wait()
+    raise LocalError(f"the moto server did not answer on {url} within {timeout_s:.0f} s")
 
 
 def _client(name: str, endpoint_url: str) -> Any:
@@ -497,28 +521,7 @@ class System:
         )
 
     def _start_moto(self, port: int) -> None:
-        log = (self.state_dir / "logs" / "moto.log").open("ab")
-        self.moto = spawn(
-            [sys.executable, "-I", str(HERE / "moto_runner.py"), HOST, str(port), str(os.getpid())],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        self.endpoint_url = f"http://{HOST}:{port}"
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.moto.poll() is not None:
-                raise LocalError(
-                    f"the moto server exited with status {self.moto.returncode}; "
-                    f"see {self.state_dir / 'logs' / 'moto.log'}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):  # noqa: S310
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise LocalError(f"the moto server did not answer on {self.endpoint_url} within 30 s")
+        self.moto, self.endpoint_url = start_moto(port, self.state_dir / "logs" / "moto.log")
 
     def _seed(self) -> None:
         if not self.options.seed:

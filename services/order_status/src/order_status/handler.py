@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from messaging import ConfigurationError, Envelope, Router, aws_client, get_logger
 
@@ -18,37 +19,35 @@ class OrderNotFoundError(LookupError):
     """The event names an order the table does not hold (yet): retried, then dead-lettered."""
 
 
-def _set_status(order_id: str, status: str, detail: str) -> None:
+def _update_order(order_id: str, expression: str, **attributes: Any) -> None:
+    """Update an order that must exist; ``OrderNotFoundError`` (retried) when it does not."""
     client = aws_client("dynamodb")
     try:
         client.update_item(
             TableName=ORDERS_TABLE,
             Key={"order_id": {"S": order_id}},
-            UpdateExpression="SET #status = :status, status_detail = :detail",
+            UpdateExpression=expression,
             ConditionExpression="attribute_exists(order_id)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":status": {"S": status}, ":detail": {"S": detail}},
+            **attributes,
         )
     except client.exceptions.ConditionalCheckFailedException:
         raise OrderNotFoundError(f"order {order_id!r} is not in {ORDERS_TABLE}") from None
+
+
+def _set_status(order_id: str, status: str, detail: str) -> None:
+    _update_order(
+        order_id,
+        "SET #status = :status, status_detail = :detail",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": {"S": status}, ":detail": {"S": detail}},
+    )
     log.info("order status updated", extra={"order_id": order_id, "status": status})
 
 
 @router.on("order.placed")
 def delivered(event: Envelope) -> None:
     """The event reached its topic's subscribers: the order owes it no longer."""
-    client = aws_client("dynamodb")
-    try:
-        client.update_item(
-            TableName=ORDERS_TABLE,
-            Key={"order_id": {"S": event.data["order_id"]}},
-            UpdateExpression="REMOVE pending_event",
-            ConditionExpression="attribute_exists(order_id)",
-        )
-    except client.exceptions.ConditionalCheckFailedException:
-        raise OrderNotFoundError(
-            f"order {event.data['order_id']!r} is not in {ORDERS_TABLE}"
-        ) from None
+    _update_order(event.data["order_id"], "REMOVE pending_event")
 
 
 @router.on("inventory.reserved")

@@ -18,7 +18,7 @@ from . import aws
 from .envelope import Envelope
 from .errors import ConfigurationError, MalformedMessageError
 
-__all__ = ["check_in", "is_claim_check", "resolve", "threshold_bytes"]
+__all__ = ["check_in", "resolve", "threshold_bytes"]
 
 
 def threshold_bytes(limit: int) -> int:
@@ -31,10 +31,6 @@ def threshold_bytes(limit: int) -> int:
             f"LARGE_EVENT_THRESHOLD_BYTES must be an integer in 1..{limit}, got {raw!r}"
         )
     return int(raw)
-
-
-def is_claim_check(envelope: Envelope) -> bool:
-    return envelope.claim_check is not None
 
 
 def check_in(envelope: Envelope, bucket: str) -> Envelope:

@@ -21,6 +21,7 @@ from .publisher import message_attributes
 
 __all__ = [
     "ACCOUNT_ID",
+    "FAKE_CREDENTIALS",
     "REGION",
     "http_event",
     "lambda_environment",
@@ -33,6 +34,14 @@ __all__ = [
 ]
 
 REGION = "us-east-1"
+# Credentials for moto: never valid in AWS, so nothing run with them can reach it.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
 # Dead letters are kept 14 days (SQS's maximum): the window in which a redrive can
 # bring an event back, so idempotency records must outlive it.
 DLQ_RETENTION_S = 14 * 86400
