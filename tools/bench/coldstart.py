@@ -21,9 +21,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from messaging.testing import FAKE_CREDENTIALS, lambda_environment
 from tools import declarations
 from tools.build import build
+from tools.contract import FAKE_CREDENTIALS, lambda_environment
 
 from .report import Group, fact, ratio_row, row
 from .stats import Samples

@@ -28,7 +28,7 @@ from typing import Any
 
 import boto3
 
-from messaging.testing import load_fixture
+from tools.contract import load_fixture
 
 from .report import Group, row
 from .stats import Samples

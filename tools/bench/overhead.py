@@ -12,15 +12,21 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from messaging import Envelope, Router, aws_client, new_event, publish, publish_many
-from messaging.config import settings
-from messaging.testing import sns_event
+from messaging import (
+    Envelope,
+    Router,
+    aws_client,
+    configure,
+    new_event,
+    publish,
+    publish_many,
+)
+from tools.contract import sns_event
 
 from .report import Group, fact, ratio_row, row
 from .stats import Figure, Samples, interleave
@@ -113,14 +119,13 @@ def router_overhead(system: System, *, rounds: int, iterations: int, per_sample:
             excluded.handle(event)
 
     def included_batch() -> None:
-        os.environ["TABLE_IDEMPOTENCY"] = system.provisioned.tables["idempotency"]
-        settings.cache_clear()
+        table = system.provisioned.tables["idempotency"]
+        configure(system.env, idempotency_table=table)
         try:
             for event in lambda_events_cache["included"]:
                 included.handle(event)
         finally:
-            os.environ.pop("TABLE_IDEMPOTENCY", None)
-            settings.cache_clear()
+            configure(system.env)
 
     lambda_events_cache: dict[str, list[dict[str, Any]]] = {}
 

@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 
 import messaging
-from messaging.testing import http_event, lambda_environment, load_fixture
+from tools.contract import http_event, lambda_environment, load_fixture
 from tools.provision import Provisioned, provision
 
 SKUS_STOCK = 10**12

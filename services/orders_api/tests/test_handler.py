@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 import messaging
-from messaging.testing import http_event, load_fixture
+from tools.contract import http_event, load_fixture
 from tools.provision import Provisioned
 
 Published = Callable[[str], list[dict[str, Any]]]
