@@ -92,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     if {"headline", "floor", "publish", "router", "batching"} & set(only):
         with moto_server() as endpoint:
             use_endpoint(endpoint)
-            from . import latency, overhead, system
+            from . import harness, latency, overhead
 
-            sut = system.start(endpoint)
+            sut = harness.start(endpoint)
             run(
                 "headline",
                 lambda: latency.headline(

@@ -18,8 +18,8 @@ import time
 from messaging import tracing
 from tools.contract import http_event, load_fixture
 
+from .harness import silence_logs
 from .latency import trace_header
-from .system import silence_logs
 
 
 def main() -> int:

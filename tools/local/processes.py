@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
+ENVIRONMENT = "local"  # the environment name in every local physical name
 HERE = Path(__file__).resolve().parent
 
 

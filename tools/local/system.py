@@ -24,14 +24,7 @@ from typing import Any
 import boto3
 
 from tools import declarations
-from tools.contract import (
-    REGION,
-    fake_aws_environment,
-    lambda_environment,
-    on_failure_record,
-    runtime_environment,
-    use_endpoint,
-)
+from tools.contract import REGION, on_failure_record, use_endpoint
 from tools.provision import Provisioned, provision
 
 from . import artifacts
@@ -40,14 +33,13 @@ from .delivery import Delivery
 from .frontdoor import FrontDoor, routes
 from .invocations import Recorder, describe_event
 from .invoker import AsyncInvoker, Pending
-from .processes import HERE, HOST, LocalError, free_port, start_moto, stop_process
+from .processes import ENVIRONMENT, HERE, HOST, LocalError, free_port, start_moto, stop_process
 from .worker import Faults
-from .worker_host import Worker
+from .worker_host import Worker, worker_environment
 
 __all__ = ["SEED_FILE", "Faults", "LocalError", "Options", "System"]
 
 SEED_FILE = HERE / "seed.json"
-ENVIRONMENT = "local"
 
 
 @dataclass
@@ -135,10 +127,14 @@ class System:
         if opts.deliver:
             self.delivery.subscribe(self.services, self.all_services, self.provisioned.topic_arns)
         for name, service in self.services.items():
+            env = worker_environment(
+                name, runnables[name], self.endpoint_url, self.provisioned,
+                fail_services=opts.fail_services, faults=opts.faults,
+            )  # fmt: skip
             worker = Worker(
                 service,
                 runnables[name],
-                self._worker_env(name, runnables[name]),
+                env,
                 self.state_dir / "logs" / f"{name}.log",
                 self.console.function_output if opts.verbose else None,
             )
@@ -166,38 +162,12 @@ class System:
         )
 
     def _seed(self) -> None:
-        if not self.options.seed:
-            return
-        seed = json.loads(self.options.seed.read_text("utf-8"))
+        assert self.provisioned
+        seed = json.loads(self.options.seed.read_text("utf-8")) if self.options.seed else {}
         dynamodb = boto3.resource("dynamodb", endpoint_url=self.endpoint_url, region_name=REGION)
-        assert self.provisioned
         for table, items in seed.get("tables", {}).items():
-            target = dynamodb.Table(self.provisioned.tables[table])
             for item in items:
-                target.put_item(Item=item)
-
-    def _worker_env(self, service: str, runnable: artifacts.Runnable) -> dict[str, str]:
-        assert self.provisioned
-        base = {k: os.environ[k] for k in ("PATH", "LANG", "HOME", "TZ") if k in os.environ}
-        faults = self.options.faults
-        return {
-            **base,
-            **fake_aws_environment(self.endpoint_url),
-            **lambda_environment(
-                service,
-                environment=ENVIRONMENT,
-                topic_arns=self.provisioned.topic_arns,
-                dead_letter_queue_url=self.provisioned.dead_letter_queues.get(service, ""),
-            ),
-            **runtime_environment(service, environment=ENVIRONMENT),
-            "LAMBDA_TASK_ROOT": str(runnable.task_root),
-            "LOCAL_TASK_ROOT": str(runnable.task_root),
-            "LOCAL_NATIVE_PATH": os.pathsep.join(str(p) for p in runnable.native),
-            "LOCAL_FAIL_SERVICES": ",".join(sorted(self.options.fail_services)),
-            "LOCAL_FAULTS": faults.to_json() if faults else "",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-        }
+                dynamodb.Table(self.provisioned.tables[table]).put_item(Item=item)
 
     def invoke(
         self,

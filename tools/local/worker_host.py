@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from tools import declarations
+from tools.contract import fake_aws_environment, lambda_environment, runtime_environment
+from tools.provision import Provisioned
 
 from . import artifacts
-from .processes import HERE, LocalError, spawn
+from .processes import ENVIRONMENT, HERE, LocalError, spawn
+from .worker import Faults
 
 
 class Worker:
@@ -176,3 +179,34 @@ class Worker:
             with contextlib.suppress(OSError, ValueError):
                 if stream:
                     stream.close()
+
+
+def worker_environment(
+    service: str,
+    runnable: artifacts.Runnable,
+    endpoint_url: str,
+    provisioned: Provisioned,
+    *,
+    fail_services: frozenset[str] = frozenset(),
+    faults: Faults | None = None,
+) -> dict[str, str]:
+    """What ``worker.py`` runs with: the function's environment in AWS, pointed at moto."""
+    base = {k: os.environ[k] for k in ("PATH", "LANG", "HOME", "TZ") if k in os.environ}
+    return {
+        **base,
+        **fake_aws_environment(endpoint_url),
+        **lambda_environment(
+            service,
+            environment=ENVIRONMENT,
+            topic_arns=provisioned.topic_arns,
+            dead_letter_queue_url=provisioned.dead_letter_queues.get(service, ""),
+        ),
+        **runtime_environment(service, environment=ENVIRONMENT),
+        "LAMBDA_TASK_ROOT": str(runnable.task_root),
+        "LOCAL_TASK_ROOT": str(runnable.task_root),
+        "LOCAL_NATIVE_PATH": os.pathsep.join(str(p) for p in runnable.native),
+        "LOCAL_FAIL_SERVICES": ",".join(sorted(fail_services)),
+        "LOCAL_FAULTS": faults.to_json() if faults else "",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
