@@ -84,7 +84,7 @@ def scaffold(
         "description": {
             "consumer": f"Handles {event_type} events (scaffolded; describe what it does).",
             "publisher": f"Publishes {event_type} events (scaffolded; describe what it does).",
-            "http": f"Answers GET /{name.replace('_', '-')} (scaffolded; describe what it does).",
+            "http": f"Answers GET /{names.kebab(name)} (scaffolded; describe what it does).",
         }[kind],
     }
     package = target / "src" / name

@@ -44,20 +44,24 @@ def _physical(environment: str, name: str) -> str:
     return f"{environment}-{kebab(name)}"
 
 
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{resource}"
+
+
 def topic_name(topic: str, environment: str) -> str:
     return _physical(environment, topic)
 
 
-def topic_arn(topic: str, environment: str, *, region: str = REGION) -> str:
-    return f"arn:aws:sns:{region}:{ACCOUNT_ID}:{topic_name(topic, environment)}"
+def topic_arn(topic: str, environment: str) -> str:
+    return _arn("sns", topic_name(topic, environment))
 
 
 def function_name(service: str, environment: str) -> str:
     return _physical(environment, service)
 
 
-def function_arn(service: str, environment: str, *, region: str = REGION) -> str:
-    return f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function_name(service, environment)}"
+def function_arn(service: str, environment: str) -> str:
+    return _arn("lambda", f"function:{function_name(service, environment)}")
 
 
 def on_failure_queue_name(service: str, environment: str) -> str:
@@ -74,8 +78,8 @@ def schedule_rule_name(service: str, environment: str) -> str:
     return f"{function_name(service, environment)}-schedule"
 
 
-def schedule_rule_arn(service: str, environment: str, *, region: str = REGION) -> str:
-    return f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{schedule_rule_name(service, environment)}"
+def schedule_rule_arn(service: str, environment: str) -> str:
+    return _arn("events", f"rule/{schedule_rule_name(service, environment)}")
 
 
 def table_name(table: str, environment: str) -> str:

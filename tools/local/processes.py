@@ -89,11 +89,16 @@ def spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[Any]:
     return process
 
 
-def stop_process(process: subprocess.Popen[Any], grace_s: float = 5.0) -> None:
-    """SIGTERM the process's group, then SIGKILL it after ``grace_s``."""
+def stop_process(
+    process: subprocess.Popen[Any],
+    grace_s: float = 5.0,
+    *,
+    ask: Callable[[], None] | None = None,
+) -> None:
+    """Ask the process to end (``ask``, else SIGTERM to its group); SIGKILL it after ``grace_s``."""
     if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(OSError):
+            ask() if ask else os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:

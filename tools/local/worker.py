@@ -47,10 +47,9 @@ class Context:
 
     def __init__(self, request_id: str, deadline: float) -> None:
         name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        region = os.environ.get("AWS_REGION", "us-east-1")
         self.function_name = name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{name}"
+        self.invoked_function_arn = os.environ.get("LOCAL_FUNCTION_ARN", "")
         self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{name}"

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -22,11 +21,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from tools import declarations
-from tools.contract import fake_aws_environment, lambda_environment, runtime_environment
+from tools.contract import fake_aws_environment, lambda_environment, names, runtime_environment
 from tools.provision import Provisioned
 
 from . import artifacts
-from .processes import ENVIRONMENT, HERE, LocalError, spawn
+from .processes import ENVIRONMENT, HERE, LocalError, spawn, stop_process
 from .worker import Faults
 
 
@@ -165,16 +164,8 @@ class Worker:
         process = self.process
         if process is None:
             return
-        if process.poll() is None:
-            with contextlib.suppress(OSError):
-                assert process.stdin
-                process.stdin.close()  # EOF: the worker's loop ends
-            try:
-                process.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        assert process.stdin
+        stop_process(process, grace_s, ask=process.stdin.close)  # EOF: the worker's loop ends
         for stream in (process.stdin, process.stdout, process.stderr):
             with contextlib.suppress(OSError, ValueError):
                 if stream:
@@ -204,6 +195,7 @@ def worker_environment(
         **runtime_environment(service, environment=ENVIRONMENT),
         "LAMBDA_TASK_ROOT": str(runnable.task_root),
         "LOCAL_TASK_ROOT": str(runnable.task_root),
+        "LOCAL_FUNCTION_ARN": names.function_arn(service, ENVIRONMENT),  # the context's ARN
         "LOCAL_NATIVE_PATH": os.pathsep.join(str(p) for p in runnable.native),
         "LOCAL_FAIL_SERVICES": ",".join(sorted(fail_services)),
         "LOCAL_FAULTS": faults.to_json() if faults else "",
