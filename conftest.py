@@ -12,8 +12,7 @@ import pytest
 from moto import mock_aws
 
 import messaging
-from tools.contract import FAKE_CREDENTIALS, lambda_environment
-from tools.provision import Provisioned, drain, provision
+from tools.contract import FAKE_CREDENTIALS, Provisioned, drain, lambda_environment, provision
 
 
 @pytest.fixture(autouse=True)

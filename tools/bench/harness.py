@@ -18,8 +18,7 @@ import boto3
 from botocore.config import Config
 
 import messaging
-from tools.contract import http_event, lambda_environment, load_fixture
-from tools.provision import Provisioned, provision
+from tools.contract import Provisioned, http_event, lambda_environment, load_fixture, provision
 
 SKUS_STOCK = 10**12
 _devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process

@@ -24,8 +24,7 @@ from typing import Any
 import boto3
 
 from tools import declarations
-from tools.contract import REGION, on_failure_record, use_endpoint
-from tools.provision import Provisioned, provision
+from tools.contract import REGION, Provisioned, on_failure_record, provision, use_endpoint
 
 from . import artifacts
 from .console import Console

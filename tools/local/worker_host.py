@@ -21,8 +21,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from tools import declarations
-from tools.contract import fake_aws_environment, lambda_environment, names, runtime_environment
-from tools.provision import Provisioned
+from tools.contract import (
+    Provisioned,
+    fake_aws_environment,
+    lambda_environment,
+    names,
+    runtime_environment,
+)
 
 from . import artifacts
 from .processes import ENVIRONMENT, HERE, LocalError, spawn, stop_process

@@ -18,8 +18,7 @@ from messaging import (
 )
 from messaging.catalog import load_catalog
 from messaging.publisher import SNS_MAX_MESSAGE_BYTES, message_attributes, wire_size
-from tools.contract import sns_record
-from tools.provision import Provisioned, drain
+from tools.contract import Provisioned, drain, sns_record
 
 Published = Callable[[str], list[dict[str, Any]]]
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import boto3
 
-from . import declarations
-from .contract import REGION, names
+from tools import declarations
+
+from . import names
+from .names import REGION
 
 
 @dataclass
