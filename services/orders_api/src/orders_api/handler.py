@@ -27,6 +27,7 @@ _KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 PUBLIC_FIELDS = (
     "order_id",
     "status",
+    "status_detail",
     "items",
     "total_cents",
     "currency",
