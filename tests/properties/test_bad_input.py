@@ -207,6 +207,24 @@ def test_number_forms_get_202_or_a_400_naming_the_field(
 
 @FUZZ
 @given(
+    field=st.sampled_from(['"ada@example.com"', '"BOOK-42"', '"EUR"', '"physical"']),
+    at=st.integers(0, 5),
+    unit=st.integers(0xD800, 0xDFFF),
+)
+def test_unpaired_surrogates_get_a_400_naming_the_field(
+    orders_api: ModuleType, field: str, at: int, unit: int
+) -> None:
+    assert field in ORDER
+    text = field[1:-1]
+    spoilt = f'"{text[:at]}\\u{unit:04x}{text[at:]}"'
+    response = _post_raw(orders_api, ORDER.replace(field, spoilt, 1))
+    _assert_json_4xx(response)
+    assert "unpaired surrogate" in response["body"]
+    _assert_taken_or_4xx_and_still_serving(response, orders_api)
+
+
+@FUZZ
+@given(
     depth=st.integers(1, 40_000),
     opener=st.sampled_from(["[", '{"a":', '{"items":[']),
     width=st.integers(0, 40_000),

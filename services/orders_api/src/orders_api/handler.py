@@ -14,7 +14,8 @@ from typing import Any
 from messaging import Envelope, get_logger, log_context, new_event, publish
 
 from . import store
-from .http import HttpError, Request, error_response, parse_request, response
+from .errors import HttpError
+from .http import Request, error_response, parse_request, response
 from .orders import event_data, new_order
 
 log = get_logger()
