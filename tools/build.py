@@ -199,6 +199,10 @@ def build(
     shutil.copyfile(EVENTS / "catalog.json", staging / "messaging" / "_events" / "catalog.json")
     for schema in sorted((EVENTS / "schemas").glob("*.json")):
         shutil.copyfile(schema, staging / "messaging" / "_events" / "schemas" / schema.name)
+    # The converters the router chains between versions, and the manifest naming the versions
+    # this service accepts (see messaging.versions).
+    shutil.copyfile(EVENTS / "converters.py", staging / "messaging" / "_events" / "converters.py")
+    shutil.copyfile(service.directory / "service.json", staging / "messaging" / "_service.json")
     _install_dependencies(service, staging)
     if service.manifest["runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}":
         _compile(staging)

@@ -55,7 +55,9 @@ def test_ses_refusal_propagates_so_lambda_retries(handler: ModuleType) -> None:
     boto3.client("ses").delete_identity(Identity="orders@example.com")
     # when / then
     with pytest.raises(Exception, match="not verified"):
-        handler.handle(sns_event(Envelope(type="order.placed", version=2, data=load_fixture("order.placed"))))
+        handler.handle(
+            sns_event(Envelope(type="order.placed", version=2, data=load_fixture("order.placed")))
+        )
     assert _sent() == []
 
 

@@ -37,7 +37,9 @@ def router(calls: list[str]) -> Router:
 
 
 def _placed(**changes: Any) -> Envelope:
-    return Envelope(type="order.placed", version=2, data={**load_fixture("order.placed"), **changes})
+    return Envelope(
+        type="order.placed", version=2, data={**load_fixture("order.placed"), **changes}
+    )
 
 
 def _claim(system: Provisioned, envelope: Envelope, *, until: int) -> None:

@@ -91,7 +91,9 @@ def test_no_path_to_an_accepted_version_is_poison_naming_service_and_versions(
 ) -> None:
     lambda_env("order_confirmation")
     router, seen = _consumer(tmp_path, monkeypatch, [7])
-    with pytest.raises(UnknownEventVersionError, match=r"'order_confirmation' accepts order.placed"):
+    with pytest.raises(
+        UnknownEventVersionError, match=r"'order_confirmation' accepts order.placed"
+    ):
         router.handle(sns_event(Envelope(type="order.placed", version=2, data=V2)), None)
     assert seen == []
 
