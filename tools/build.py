@@ -27,6 +27,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from messaging import validation
+
 from . import declarations
 
 ROOT = declarations.ROOT
@@ -98,6 +100,19 @@ def _copy_tree(source: Path, target: Path) -> None:
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)
+
+
+def _generate_validators(service: declarations.Service, target: Path) -> None:
+    """Each schema the function checks, as code: the artifact needs no schema compiler."""
+    target.mkdir(parents=True)
+    schemas = [
+        *(EVENTS / "schemas").glob("*.json"),
+        *(service.directory / "src").rglob("*.schema.json"),
+    ]
+    for path in sorted(schemas):
+        schema = json.loads(path.read_text("utf-8"))
+        code = validation.generate_code(schema, where=str(path.relative_to(ROOT)))
+        (target / f"{validation.fingerprint(schema)}.py").write_text(code, "utf-8")
 
 
 def _install_dependencies(service: declarations.Service, target: Path) -> None:
@@ -203,6 +218,7 @@ def build(
     # this service accepts (see messaging.versions).
     shutil.copyfile(EVENTS / "converters.py", staging / "messaging" / "_events" / "converters.py")
     shutil.copyfile(service.directory / "service.json", staging / "messaging" / "_service.json")
+    _generate_validators(service, staging / "messaging" / "_validators")
     _install_dependencies(service, staging)
     if service.manifest["runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}":
         _compile(staging)

@@ -62,7 +62,7 @@ def test_post_stores_publishes_and_answers_202(
     [
         ("{not json", 400, "not valid JSON"),
         ("", 400, "body is empty"),
-        ("[]", 400, "must be of type object"),
+        ("[]", 400, "must be object"),
     ],
 )
 def test_unreadable_bodies_get_400_naming_the_problem(
@@ -74,17 +74,24 @@ def test_unreadable_bodies_get_400_naming_the_problem(
     assert published("orders") == []
 
 
-def test_invalid_order_gets_400_listing_each_offending_field(
-    handler: ModuleType, published: Published
+@pytest.mark.parametrize(
+    ("change", "fields"),
+    [
+        ({"coupon": "FREE"}, {"coupon"}),
+        ({"customer_email": "nope"}, {"customer_email"}),
+        ({"items": [{"sku": "BOOK-42\n", "quantity": 1, "unit_price_cents": 1}]}, {"items[0].sku"}),
+        ({"customer_email": None, "currency": None}, {"customer_email", "currency"}),
+    ],
+)
+def test_invalid_order_gets_400_naming_the_offending_field(
+    handler: ModuleType, published: Published, change: dict[str, Any], fields: set[str]
 ) -> None:
-    body = load_fixture("post-orders.body")
-    body["items"][1]["quantity"] = 0
-    body["customer_email"] = "nope"
-    body["coupon"] = "FREE"
+    # The validator stops at the first violation, but names every missing required field.
+    body = {**load_fixture("post-orders.body"), **change}
+    body = {key: value for key, value in body.items() if value is not None}
     response = _post(handler, body)
     assert response["statusCode"] == 400
-    fields = {problem["field"] for problem in response["json"]["problems"]}
-    assert fields == {"items[1].quantity", "customer_email", "coupon"}
+    assert {problem["field"] for problem in response["json"]["problems"]} == fields
     assert published("orders") == []
 
 

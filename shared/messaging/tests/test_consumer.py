@@ -148,7 +148,7 @@ def test_unknown_type_unknown_version_and_schema_violation_are_distinct(
         (
             Envelope(type="order.placed", version=2, data={**order, "total_cents": -1}),
             SchemaViolationError,
-            r"\$.total_cents: must be >= 0",
+            r"\$.total_cents: must be bigger than or equal to 0",
         ),
     ]
     for envelope, error, message in cases:
