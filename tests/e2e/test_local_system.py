@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from messaging import Envelope
+from messaging.catalog import load_catalog
+from messaging.publisher import message_attributes
 from messaging.testing import load_fixture
 from tools.declarations import ROOT
 from tools.local.client import sent_emails
@@ -49,6 +52,63 @@ def test_an_order_flows_through_every_service(local: Any) -> None:
     assert "1 dead letter" not in letters.stdout
     sent = [m for m in sent_emails(local.state["endpoint_url"]) if order_id in m["subject"]]
     assert [m["destinations"]["ToAddresses"] for m in sent] == [["ada@example.com"]]
+
+
+def _email_for(local: Any, order_id: str) -> dict[str, Any]:
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        sent = [m for m in sent_emails(local.state["endpoint_url"]) if order_id in m["subject"]]
+        if sent:
+            return sent[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no confirmation email for {order_id}")
+
+
+def _reserved(local: Any, order_id: str) -> None:
+    local.wait_for(
+        lambda found: any(
+            i["service"] == "order_status"
+            and i.get("order_id") == order_id
+            and i.get("event_type") == "inventory.reserved"
+            and i["ok"]
+            for i in found
+        )
+    )
+
+
+def test_order_placed_v2_reaches_the_v2_consumer_as_is_and_the_v1_consumer_downcast(
+    local: Any,
+) -> None:
+    # when: orders_api publishes the current version, v2, with item_count
+    status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
+    assert status == 202
+    order_id = answer["order_id"]
+    # then: order_confirmation (on v2) uses item_count; inventory (on v1) reserved the stock
+    assert "Items: 3" in _email_for(local, order_id)["body"]
+    _reserved(local, order_id)
+
+
+def test_an_order_placed_v1_still_in_flight_is_upcast_for_the_v2_consumer(local: Any) -> None:
+    # given: a v1 event, as the outbox stored it before the upgrade, republished to the topic
+    order_id = str(uuid.uuid4())
+    data = {**load_fixture("order.placed.v1"), "order_id": order_id}
+    envelope = Envelope(
+        type="order.placed", version=1, data=data, source="orders_api", correlation_id=order_id
+    )
+    spec = load_catalog().spec("order.placed")
+    # when
+    local.client("sns").publish(
+        TopicArn=local.state["topic_arns"]["orders"],
+        Message=envelope.to_json(),
+        MessageAttributes=message_attributes(envelope, spec),
+    )
+    # then: order_confirmation (on v2) got item_count from the upcaster; inventory took v1 as is
+    assert "Items: 3" in _email_for(local, order_id)["body"]
+    local.wait_for(
+        lambda found: any(
+            i["service"] == "inventory" and i.get("order_id") == order_id and i["ok"] for i in found
+        )
+    )
 
 
 def test_a_digital_order_never_reaches_inventory(local: Any) -> None:
