@@ -84,7 +84,7 @@ def fingerprint(schema: Any) -> str:
 def generate_code(schema: Mapping[str, Any], *, where: str = "schema") -> str:
     """The validator module for ``schema`` (needs fastjsonschema: build and checkout only)."""
     try:
-        import fastjsonschema  # type: ignore[import-untyped]
+        import fastjsonschema
     except ImportError:
         raise SchemaCompileError(
             f"{where}: no generated validator for this schema and fastjsonschema is not "
