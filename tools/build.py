@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import py_compile
 import re
@@ -184,6 +185,8 @@ def input_digest(service: declarations.Service) -> str:
     for path in sorted(files):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(Path(__file__).read_bytes())
+    # The generated validators depend on the generator's version too.
+    digest.update(importlib.metadata.version("fastjsonschema").encode())
     return digest.hexdigest()
 
 
