@@ -124,7 +124,10 @@ def _subschemas(schema: dict[str, Any], where: str) -> Iterator[tuple[Any, str]]
 
 
 def lint(schema: Any, where: str = "$", *, root: bool = True) -> list[str]:
-    """Unknown keywords and formats, anywhere in the schema; the draft it declares."""
+    """Unknown keywords and formats, anywhere in the schema; the draft it declares.
+
+    fastjsonschema ignores both silently, so this is what stops a half-checked schema.
+    """
     if isinstance(schema, bool):
         return []
     if not isinstance(schema, dict):

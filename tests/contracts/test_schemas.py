@@ -56,6 +56,20 @@ def test_every_schema_passes_the_lint(key: tuple[str, int]) -> None:
 
 
 @pytest.mark.parametrize(
+    "path",
+    sorted(declarations.SERVICES_DIR.glob("*/src/**/*.schema.json")),
+    ids=lambda p: p.name,
+)
+def test_every_service_schema_passes_the_lint(path: Path) -> None:
+    assert schemas.lint(json.loads(path.read_text())) == []
+
+
+def test_the_manifest_schema_uses_only_known_keywords() -> None:
+    manifest_schema = json.loads(declarations.MANIFEST_SCHEMA.read_text())
+    assert [p for p in schemas.lint(manifest_schema) if "$.$schema" not in p] == []
+
+
+@pytest.mark.parametrize(
     ("schema", "problem"),
     [
         ({"properties": {"sku": {"type": "string", "maxLenght": 3}}}, "'maxLenght'"),

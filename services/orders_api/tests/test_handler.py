@@ -74,24 +74,19 @@ def test_unreadable_bodies_get_400_naming_the_problem(
     assert published("orders") == []
 
 
-@pytest.mark.parametrize(
-    ("change", "fields"),
-    [
-        ({"coupon": "FREE"}, {"coupon"}),
-        ({"customer_email": "nope"}, {"customer_email"}),
-        ({"items": [{"sku": "BOOK-42\n", "quantity": 1, "unit_price_cents": 1}]}, {"items[0].sku"}),
-        ({"customer_email": None, "currency": None}, {"customer_email", "currency"}),
-    ],
-)
-def test_invalid_order_gets_400_naming_the_offending_field(
-    handler: ModuleType, published: Published, change: dict[str, Any], fields: set[str]
+def test_invalid_order_gets_400_listing_each_offending_field(
+    handler: ModuleType, published: Published
 ) -> None:
-    # The validator stops at the first violation, but names every missing required field.
-    body = {**load_fixture("post-orders.body"), **change}
-    body = {key: value for key, value in body.items() if value is not None}
+    body = load_fixture("post-orders.body")
+    body["items"][1]["quantity"] = 0
+    body["items"][0]["sku"] = "BOOK-42\n"  # a trailing newline does not pass a `$` anchor
+    body["customer_email"] = "nope"
+    body["coupon"] = "FREE"
+    del body["currency"]
     response = _post(handler, body)
     assert response["statusCode"] == 400
-    assert {problem["field"] for problem in response["json"]["problems"]} == fields
+    fields = {problem["field"] for problem in response["json"]["problems"]}
+    assert fields == {"items[0].sku", "items[1].quantity", "customer_email", "coupon", "currency"}
     assert published("orders") == []
 
 

@@ -66,18 +66,15 @@ def test_publishing_an_undeclared_type_is_refused_before_sending(
     assert published("inventory") == []
 
 
-def test_schema_violation_is_refused_naming_the_fields(
+def test_schema_violation_is_refused_with_every_problem(
     orders_api_env: dict[str, str], order: dict[str, Any], published: Published
 ) -> None:
+    order["items"][0]["quantity"] = 0
     del order["currency"]
-    del order["total_cents"]
     with pytest.raises(SchemaViolationError) as raised:
         publish(new_event("order.placed", order))
-    assert raised.value.problems == ["$.total_cents: is required", "$.currency: is required"]
-    order.update(currency="EUR", total_cents=1)
-    order["items"][0]["quantity"] = 0
-    with pytest.raises(SchemaViolationError, match=r"\$.items\[0\].quantity: must be bigger"):
-        publish(new_event("order.placed", order))
+    assert "$.items[0].quantity: must be bigger than or equal to 1" in raised.value.problems
+    assert "$.currency: is required" in raised.value.problems
     assert published("orders") == []
 
 
