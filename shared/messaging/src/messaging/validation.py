@@ -9,9 +9,10 @@ carries the exception it raises. In a checkout without generated code (tests, to
 same code is generated on first use, so what the tests run is what ships.
 
 A schema is looked up by its fingerprint (the SHA-256 of its canonical JSON), so a
-changed schema can never run stale code. Every violation is reported (``fast_fail=False``), each naming its field. Patterns follow ECMA-262 where Python differs
-on the anchor: fastjsonschema turns ``$`` into ``\\Z``, so ``"BOOK-42\\n"`` does not
-match ``^[A-Z0-9-]+$``.
+changed schema can never run stale code. Every violation is reported (``fast_fail=False``),
+each naming its field. Patterns follow ECMA-262 where Python differs on the anchor:
+fastjsonschema turns ``$`` into ``\\Z``, so ``"BOOK-42\\n"`` does not match
+``^[A-Z0-9-]+$``.
 """
 
 from __future__ import annotations
