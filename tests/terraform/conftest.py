@@ -16,8 +16,9 @@ import tfharness
 @pytest.fixture(scope="module")
 def moto_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tfharness.MotoEnvironment]:
     """The dev environment, initialised against a fresh moto server (stopped afterwards)."""
-    if tfharness.terraform_binary() is None:
-        pytest.skip("terraform not installed: the Terraform apply test needs the terraform binary")
+    reason = tfharness.init_unavailable()
+    if reason:
+        pytest.skip(reason)
     with tfharness.moto_server() as endpoint:
         env = tfharness.MotoEnvironment("dev", endpoint, tmp_path_factory.mktemp("tf-moto"))
         env.init()
