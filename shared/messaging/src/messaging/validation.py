@@ -156,6 +156,10 @@ def compile_schema(schema: Mapping[str, Any], *, where: str = "schema") -> Valid
     generated = GENERATED_DIR / f"{fingerprint(schema)}.py"
     if generated.is_file():
         return _wrap(_load_module(generated))
+    if GENERATED_DIR.is_dir():
+        # A built artifact: its code was generated for every schema it ships, so a miss is
+        # a schema the build never saw, not one to compile here.
+        raise SchemaCompileError(f"{where}: this artifact carries no generated validator for it")
     namespace: dict[str, Any] = {}
     # The code is fastjsonschema's, generated here from the schema: nothing foreign runs.
     exec(compile(generate_code(schema, where=where), where, "exec"), namespace)  # noqa: S102
