@@ -44,8 +44,6 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 RUNTIME_PROVIDED = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 )
-# Development helpers that must not ship.
-EXCLUDED_FILES = frozenset({"testing.py"})
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
 
 
@@ -91,7 +89,7 @@ def shipped_requirements(lock: Path) -> list[str]:
 
 def _copy_tree(source: Path, target: Path) -> None:
     for path in sorted(source.rglob("*")):
-        if "__pycache__" in path.parts or path.suffix == ".pyc" or path.name in EXCLUDED_FILES:
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
             continue
         if path.name.endswith(".egg-info") or any(p.endswith(".egg-info") for p in path.parts):
             continue

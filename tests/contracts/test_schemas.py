@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from messaging import validation
-from messaging.testing import load_fixture
 from messaging.versions import Converters, load_converters
 from tools import build, declarations, schemas
+from tools.contract import load_fixture
 
 CONVERTERS = load_converters(declarations.EVENTS_DIR)
 FILES = schemas.schema_files()

@@ -16,10 +16,9 @@ import pytest
 from messaging import Envelope
 from messaging.catalog import load_catalog
 from messaging.publisher import message_attributes
-from messaging.testing import load_fixture
+from tools.contract import load_fixture, scheduled_event
 from tools.declarations import ROOT
 from tools.local.client import sent_emails
-from tools.local.system import scheduled_event
 
 pytestmark = pytest.mark.slow
 
@@ -189,7 +188,7 @@ def test_unknown_routes_get_a_json_404_and_invoke_runs_one_event(local: Any, tmp
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout)["statusCode"] == 404
     # the EventBridge schedule in orders_api's manifest, invoked by hand
-    event_file.write_text(json.dumps(scheduled_event("orders_api", "rate(1 minute)")))
+    event_file.write_text(json.dumps(scheduled_event("orders_api")))
     invoked = local.cli("invoke", "orders_api", "--event", str(event_file))
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout) == {"republished": []}

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from messaging import Envelope, PoisonMessageError, Router
 from messaging.consumer import decode_record, sns_records
-from messaging.testing import http_event, load_fixture, sns_event
+from tools.contract import http_event, load_fixture, sns_event
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import declarations, schemas, topology
+from ..contract import names
 
 DOCUMENT = declarations.ROOT / "docs" / "asyncapi.json"
 ENVIRONMENTS = sorted(p.name for p in (declarations.ROOT / "terraform" / "environments").iterdir())
@@ -73,7 +74,7 @@ def document() -> dict[str, Any]:
                 key = message_id(event_type, version)
                 messages[key] = _message(event_type, version, spec, publishers.get(event_type, []))
                 channel_messages[key] = {"$ref": f"#/components/messages/{key}"}
-        address = "{environment}-" + topic.replace("_", "-")
+        address = names.topic_name(topic, "{environment}")
         channels[topic] = {
             "address": address,
             "title": f"{topic} (SNS topic)",
@@ -124,7 +125,7 @@ def document() -> dict[str, Any]:
                     "consumers": [
                         {
                             "protocol": "lambda",
-                            "endpoint": {"name": f"{{environment}}-{services[name].kebab}"},
+                            "endpoint": {"name": names.function_name(name, "{environment}")},
                             "filterPolicy": subscription.filter_policy,
                             "filterPolicyScope": "MessageAttributes",
                             "rawMessageDelivery": False,

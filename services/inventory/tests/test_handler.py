@@ -8,8 +8,7 @@ import boto3
 import pytest
 
 from messaging import Envelope
-from messaging.testing import load_fixture, sns_event
-from tools.provision import Provisioned
+from tools.contract import Provisioned, load_fixture, sns_event
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from messaging import Envelope
-from messaging.testing import load_fixture, sns_event
+from tools.contract import load_fixture, sns_event
 
 
 @pytest.fixture

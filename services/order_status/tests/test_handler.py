@@ -7,8 +7,7 @@ import boto3
 import pytest
 
 from messaging import Envelope
-from messaging.testing import load_fixture, sns_event
-from tools.provision import Provisioned
+from tools.contract import Provisioned, load_fixture, sns_event
 
 ORDER_ID = load_fixture("order.placed")["order_id"]
 

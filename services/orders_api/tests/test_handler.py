@@ -10,8 +10,7 @@ import boto3
 import pytest
 
 import messaging
-from messaging.testing import http_event, load_fixture
-from tools.provision import Provisioned
+from tools.contract import Provisioned, http_event, load_fixture
 
 Published = Callable[[str], list[dict[str, Any]]]
 

@@ -17,8 +17,7 @@ from messaging import (
     new_event,
 )
 from messaging.consumer import sns_records
-from messaging.testing import load_fixture, sns_event, sns_record
-from tools.provision import Provisioned
+from tools.contract import Provisioned, load_fixture, sns_event, sns_record
 
 AWS_SHAPED_EVENT = load_fixture("sns-lambda-event")
 

@@ -10,8 +10,7 @@ import pytest
 
 from messaging import Envelope, Router
 from messaging.idempotency import COMPLETED, IN_PROGRESS, EventInProgressError, payload_digest
-from messaging.testing import load_fixture, sns_event
-from tools.provision import Provisioned
+from tools.contract import Provisioned, load_fixture, sns_event
 
 
 @pytest.fixture

@@ -114,13 +114,12 @@ def test_batches_split_on_bytes_as_well_as_count(blob_catalog: Path) -> None:
 
 
 def test_size_limit_counts_attributes_and_multibyte_characters(
-    blob_catalog: Path, published: Published, monkeypatch: pytest.MonkeyPatch
+    blob_catalog: Path, published: Published
 ) -> None:
     # given: no claim-check bucket, and a body that fits alone but not with its attributes
-    monkeypatch.delenv("BUCKET_LARGE_EVENTS")
     import messaging
 
-    messaging.reset()
+    messaging.configure(messaging.settings(), large_event_bucket=None)
     probe = new_event("test.blob", {"payload": ""})
     spec = load_catalog().spec("test.blob")
     overhead = wire_size(probe.to_json(), message_attributes(probe, spec))

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-import messaging
 from messaging import Envelope, Router, UnknownEventVersionError, publish
-from messaging.testing import load_fixture, sns_event
+from messaging import versions as versioning
 from messaging.versions import Converters, conversion_path
+from tools.contract import load_fixture, sns_event
 
 V2 = dict(load_fixture("order.placed"))
 V1 = {key: value for key, value in V2.items() if key != "item_count"}
@@ -49,7 +49,7 @@ def _consumer(
 ) -> tuple[Router, list[Envelope]]:
     manifest = {"subscribes": [{"event_type": "order.placed", "versions": versions}]}
     (tmp_path / "service.json").write_text(json.dumps(manifest))
-    monkeypatch.setenv("SERVICE_MANIFEST", str(tmp_path / "service.json"))
+    monkeypatch.setattr(versioning, "_manifest_path", lambda service: tmp_path / "service.json")
     seen: list[Envelope] = []
     router = Router(dead_letter_poison=False)
     router.on("order.placed", idempotent=False)(seen.append)
@@ -105,6 +105,5 @@ def test_a_version_no_longer_published_is_refused_before_sending(
     catalog = json.loads(catalog_file.read_text())
     catalog["events"]["order.placed"]["published_versions"] = []
     catalog_file.write_text(json.dumps(catalog))
-    messaging.reset()
     with pytest.raises(UnknownEventVersionError, match="version 1 is no longer published"):
         publish(Envelope(type="order.placed", version=1, data=V1, source="orders_api"))

@@ -8,13 +8,13 @@ checkout reads the repository's copy; ``EVENT_CATALOG_DIR`` overrides both.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .config import settings
 from .errors import ConfigurationError, UnknownEventTypeError, UnknownEventVersionError
 from .validation import Validator, compile_schema
 
@@ -46,7 +46,7 @@ def topic_env_var(topic: str) -> str:
 
 def catalog_dir() -> Path:
     """Where the catalog is read from (see the module docstring for the order)."""
-    return _catalog_dir(os.environ.get("EVENT_CATALOG_DIR", ""))
+    return _catalog_dir(settings().catalog_dir)
 
 
 @lru_cache(maxsize=8)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -92,8 +91,7 @@ def _manifest_path(service: str) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _declared(service: str, override: str) -> dict[str, tuple[int, ...]]:
-    path = Path(override) if override else _manifest_path(service)
+def _declared(path: Path) -> dict[str, tuple[int, ...]]:
     if not path.is_file():
         return {}
     try:
@@ -109,5 +107,5 @@ def _declared(service: str, override: str) -> dict[str, tuple[int, ...]]:
 
 def accepted_versions(service: str, event_type: str, current: int) -> tuple[int, ...]:
     """The versions of ``event_type`` that ``service`` accepts: its manifest's, else current."""
-    declared = _declared(service, os.environ.get("SERVICE_MANIFEST", ""))
+    declared = _declared(_manifest_path(service))
     return declared.get(event_type, (current,))
