@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import py_compile
 import re
@@ -26,6 +27,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from messaging import validation
 
 from . import declarations
 
@@ -98,6 +101,19 @@ def _copy_tree(source: Path, target: Path) -> None:
             shutil.copyfile(path, destination)
 
 
+def _generate_validators(service: declarations.Service, target: Path) -> None:
+    """Each schema the function checks, as code: the artifact needs no schema compiler."""
+    target.mkdir(parents=True)
+    schemas = [
+        *(EVENTS / "schemas").glob("*.json"),
+        *(service.directory / "src").rglob("*.schema.json"),
+    ]
+    for path in sorted(schemas):
+        schema = json.loads(path.read_text("utf-8"))
+        code = validation.generate_code(schema, where=str(path.relative_to(ROOT)))
+        (target / f"{validation.fingerprint(schema)}.py").write_text(code, "utf-8")
+
+
 def _install_dependencies(service: declarations.Service, target: Path) -> None:
     lock = service.directory / "requirements.txt"
     if not lock.is_file():
@@ -167,6 +183,8 @@ def input_digest(service: declarations.Service) -> str:
     for path in sorted(files):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(Path(__file__).read_bytes())
+    # The generated validators depend on the generator's version too.
+    digest.update(importlib.metadata.version("fastjsonschema").encode())
     return digest.hexdigest()
 
 
@@ -197,6 +215,11 @@ def build(
     shutil.copyfile(EVENTS / "catalog.json", staging / "messaging" / "_events" / "catalog.json")
     for schema in sorted((EVENTS / "schemas").glob("*.json")):
         shutil.copyfile(schema, staging / "messaging" / "_events" / "schemas" / schema.name)
+    # The converters the router chains between versions, and the manifest naming the versions
+    # this service accepts (see messaging.versions).
+    shutil.copyfile(EVENTS / "converters.py", staging / "messaging" / "_events" / "converters.py")
+    shutil.copyfile(service.directory / "service.json", staging / "messaging" / "_service.json")
+    _generate_validators(service, staging / "messaging" / "_validators")
     _install_dependencies(service, staging)
     if service.manifest["runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}":
         _compile(staging)

@@ -19,7 +19,9 @@ NOTIFICATION = {
     "Type": "Notification",
     "MessageId": "5b1c1bd2-0b0e-4b8e-9d7c-6a1f0c1e2d3f",
     "TopicArn": "arn:aws:sns:us-east-1:123456789012:local-orders",
-    "Message": Envelope(type="order.placed", data=load_fixture("order.placed")).to_json(),
+    "Message": Envelope(
+        type="order.placed", version=2, data=load_fixture("order.placed")
+    ).to_json(),
     "Timestamp": "2026-01-01T00:00:00.000Z",
     "SignatureVersion": "1",
     "Signature": "c2lnbmF0dXJl",

@@ -59,7 +59,7 @@ def test_delivered_order_placed_clears_the_owed_event(
         UpdateExpression="SET pending_event = :event",
         ExpressionAttributeValues={":event": "{}"},
     )
-    placed = Envelope(type="order.placed", data=load_fixture("order.placed"))
+    placed = Envelope(type="order.placed", version=2, data=load_fixture("order.placed"))
     # when
     handler.handle(sns_event(placed), None)
     # then

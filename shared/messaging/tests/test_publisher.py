@@ -50,7 +50,7 @@ def test_message_attributes_carry_type_version_and_declared_fields(
     event = new_event("order.placed", order)
     attributes = message_attributes(event, load_catalog().spec("order.placed"))
     assert attributes["event_type"] == {"DataType": "String", "StringValue": "order.placed"}
-    assert attributes["event_version"] == {"DataType": "Number", "StringValue": "1"}
+    assert attributes["event_version"] == {"DataType": "Number", "StringValue": "2"}
     assert attributes["fulfilment"] == {"DataType": "String", "StringValue": "physical"}
     assert attributes["traceparent"]["StringValue"].startswith("00-")
 
@@ -73,7 +73,7 @@ def test_schema_violation_is_refused_with_every_problem(
     del order["currency"]
     with pytest.raises(SchemaViolationError) as raised:
         publish(new_event("order.placed", order))
-    assert "$.items[0].quantity: must be >= 1" in raised.value.problems
+    assert "$.items[0].quantity: must be bigger than or equal to 1" in raised.value.problems
     assert "$.currency: is required" in raised.value.problems
     assert published("orders") == []
 

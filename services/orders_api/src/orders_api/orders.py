@@ -47,4 +47,6 @@ def new_order(body: Any) -> dict[str, Any]:
 def event_data(order: dict[str, Any]) -> dict[str, Any]:
     """The ``order.placed`` payload: the order without its storage-only fields."""
     keys = ("order_id", "customer_email", "items", "total_cents", "currency", "fulfilment")
-    return {key: order[key] for key in keys}
+    data = {key: order[key] for key in keys}
+    data["item_count"] = sum(int(item["quantity"]) for item in order["items"])
+    return data

@@ -35,6 +35,8 @@ class EventSpec:
     description: str
     attributes: tuple[str, ...]
     versions: tuple[int, ...]
+    # Versions that may still reach a consumer: the current one and older ones in flight.
+    published: tuple[int, ...] = ()
 
 
 def topic_env_var(topic: str) -> str:
@@ -84,6 +86,9 @@ class Catalog:
                 description=str(spec.get("description", "")),
                 attributes=tuple(spec.get("attributes", ())),
                 versions=tuple(sorted(available.get(name, ()))),
+                published=tuple(
+                    sorted({int(v) for v in spec.get("published_versions", ())} | {spec["version"]})
+                ),
             )
             for name, spec in raw["events"].items()
         }
