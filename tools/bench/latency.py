@@ -264,8 +264,8 @@ def floor(system: Harness, *, rounds: int, iterations: int, xray: bool = True) -
             )
         )
     group.notes.append(
-        "floor = plain boto3 conditional put_item (same item; what the handler writes without an "
-        "Idempotency-Key) + sns.publish (same message and attributes): the two calls it cannot avoid"
+        "floor = plain boto3 conditional put_item (same item, as the handler writes it without "
+        "an Idempotency-Key) + sns.publish (same message and attributes): the calls it cannot avoid"
     )
     if daemon is not None:
         names = ", ".join(sorted(daemon.subsegment_names)) or "none"

@@ -14,8 +14,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 import messaging
-from messaging.testing import http_event, load_fixture
-from tools.provision import Provisioned
+from tools.contract import Provisioned, http_event, load_fixture
 
 Published = Callable[[str], list[dict[str, Any]]]
 

@@ -24,13 +24,18 @@ def _field(problem: str) -> dict[str, str]:
     return {"field": path.removeprefix("$.").removeprefix("$"), "message": message}
 
 
+def _depth(field: str) -> int:
+    return field.count(".") + field.count("[") + bool(field)
+
+
 def new_order(body: Any) -> dict[str, Any]:
     """An order from a request body; ``HttpError`` 400 naming each offending field."""
     problems = _validate_request(body)
     if problems:
-        raise HttpError(
-            400, "the order is invalid", problems=[_field(p) for p in problems[:MAX_PROBLEMS]]
-        )
+        # The outermost problems first, so a list of 10,000 bad items is answered "too many
+        # items" before the cut, not with the first items' missing fields.
+        fields = sorted((_field(p) for p in problems), key=lambda f: _depth(f["field"]))
+        raise HttpError(400, "the order is invalid", problems=fields[:MAX_PROBLEMS])
     items = [dict(item) for item in body["items"]]
     return {
         "order_id": str(uuid.uuid4()),
