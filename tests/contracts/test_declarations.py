@@ -73,6 +73,7 @@ def test_filter_policies_stay_within_aws_limits_and_can_match(
 ) -> None:
     assert len(subscription.filter_policy) <= topology.MAX_FILTER_KEYS
     assert subscription.combinations <= topology.MAX_FILTER_COMBINATIONS
+    assert len(json.dumps(subscription.filter_policy).encode()) <= topology.MAX_FILTER_BYTES
     assert topology.can_match(subscription), (
         f"{subscription.service}'s filter {subscription.filter_policy} matches no event a "
         "producer can publish"
