@@ -16,11 +16,11 @@ from . import declarations
 EVENT_TYPE_ATTRIBUTE = "event_type"
 # Attributes every published event carries besides the catalog's per-event ones.
 ENVELOPE_ATTRIBUTES = frozenset({"event_type", "event_version", "source", "correlation_id"})
-# AWS's filter-policy limits; their one home is the manifest schema, which
+# AWS's filter-policy limits; their one home is shared/aws_limits.json, which
 # Terraform reads too.
-_FILTER_LIMITS = json.loads(declarations.MANIFEST_SCHEMA.read_text("utf-8"))[
-    "x-sns-filter-policy-limits"
-]
+_FILTER_LIMITS = json.loads(
+    (declarations.ROOT / "shared" / "aws_limits.json").read_text("utf-8")
+)["sns_filter_policy"]
 MAX_FILTER_KEYS: int = _FILTER_LIMITS["max_keys"]
 MAX_FILTER_COMBINATIONS: int = _FILTER_LIMITS["max_combinations"]
 MAX_FILTER_BYTES: int = _FILTER_LIMITS["max_bytes"]

@@ -128,6 +128,13 @@ def test_every_handler_imports_and_routes_exactly_what_its_manifest_subscribes(
             r"\$\.subscribes\[0\]\.event_type: is required",
         ),
         (lambda m: m.update(colour="red"), r"\$\.colour: is not an allowed field"),
+        (
+            # The generated event_type key would be replaced by the manifest's.
+            lambda m: m["subscribes"].append(
+                {"event_type": "order.placed", "filter": {"event_type": ["inventory.rejected"]}}
+            ),
+            r"\$\.subscribes\[0\]\.filter\.event_type: must be one of \[\]",
+        ),
     ],
 )
 def test_a_bad_manifest_fails_naming_the_file_and_field(

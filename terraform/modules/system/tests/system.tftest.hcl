@@ -406,3 +406,13 @@ run "a_filter_policy_with_too_many_combinations_fails_the_plan" {
 
   expect_failures = [terraform_data.filter_limits]
 }
+
+run "a_filter_on_the_generated_event_type_key_fails_the_plan" {
+  command = plan
+
+  variables {
+    services_dirs = ["tests/fixtures/generated_key_filters"]
+  }
+
+  expect_failures = [terraform_data.filter_limits]
+}
