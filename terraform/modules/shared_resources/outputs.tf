@@ -3,7 +3,7 @@ output "tables" {
   value = { for k, t in aws_dynamodb_table.this : k => {
     name        = t.name
     arn         = t.arn
-    kms_key_arn = aws_kms_key.data.arn
+    kms_key_arn = module.key.arn
   } }
 }
 
@@ -12,7 +12,7 @@ output "buckets" {
   value = { for k, b in aws_s3_bucket.this : k => {
     name        = b.bucket
     arn         = b.arn
-    kms_key_arn = aws_kms_key.data.arn
+    kms_key_arn = module.key.arn
   } }
 }
 
@@ -26,5 +26,5 @@ output "email_senders" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key that encrypts the tables and buckets."
-  value       = aws_kms_key.data.arn
+  value       = module.key.arn
 }

@@ -10,7 +10,7 @@ output "name" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key that encrypts the topic; publishers need kms:GenerateDataKey and kms:Decrypt on it."
-  value       = aws_kms_key.topic.arn
+  value       = module.key.arn
 }
 
 output "delivery_status_role_arn" {
