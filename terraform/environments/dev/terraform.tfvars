@@ -1,5 +1,6 @@
 # Sizes of the dev environment. Replace the account ID with your dev account.
 # Every role carries the boundary terraform/bootstrap creates for this environment.
+environment                      = "dev"
 permissions_boundary_policy_name = "dev-role-boundary"
 
 allowed_account_ids = ["111111111111"]

@@ -1,5 +1,6 @@
 # Sizes of the prod environment. Replace the account ID with your production account.
 # Every role carries the boundary terraform/bootstrap creates for this environment.
+environment                      = "prod"
 permissions_boundary_policy_name = "prod-role-boundary"
 
 allowed_account_ids = ["333333333333"]

@@ -1,5 +1,6 @@
 # Sizes of the staging environment. Replace the account ID with your staging account.
 # Every role carries the boundary terraform/bootstrap creates for this environment.
+environment                      = "staging"
 permissions_boundary_policy_name = "staging-role-boundary"
 
 allowed_account_ids = ["222222222222"]

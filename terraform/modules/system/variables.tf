@@ -189,12 +189,6 @@ variable "alarm_subscriptions" {
   }
 }
 
-variable "require_alarm_subscriptions" {
-  description = "Fail the plan when alarm_subscriptions is empty. Only a throwaway environment (dev) turns this off; it then gets a warning on every plan."
-  type        = bool
-  default     = true
-}
-
 variable "email_sender_addresses" {
   description = "Address of every e-mail sender of shared/resources.json in this environment, by logical name (e.g. { orders = \"orders@dev.example.org\" }); each becomes an SES identity to verify."
   type        = map(string)

@@ -349,31 +349,18 @@ run "sns_may_write_traces_of_this_environments_topics" {
   }
 }
 
-run "prod_without_alarm_subscribers_fails_the_plan" {
+run "without_alarm_subscribers_every_plan_warns" {
   command = plan
 
   variables {
-    environment         = "prod"
     alarm_subscriptions = []
-  }
-
-  expect_failures = [terraform_data.alarm_routing]
-}
-
-run "dev_may_opt_out_of_alarm_subscribers" {
-  command = plan
-
-  variables {
-    environment                 = "dev"
-    alarm_subscriptions         = []
-    require_alarm_subscriptions = false
   }
 
   expect_failures = [check.alarms_reach_someone]
 
   assert {
     condition     = length(aws_sns_topic_subscription.alarms) == 0
-    error_message = "Without subscribers the plan still succeeds where they are optional."
+    error_message = "Without subscribers the alarm topic has none, and the check says so."
   }
 }
 
