@@ -216,7 +216,6 @@ module "services" {
   } }
   subscriptions = { for t, policy in local.filter_policies[each.key] : t => {
     arn           = module.topics[t].arn
-    name          = module.topics[t].name
     filter_policy = policy
   } }
 
