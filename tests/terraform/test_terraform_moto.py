@@ -263,7 +263,6 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
         assert sorted(r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]) == routes
         assert outputs["api_url"]
 
-
     # Each sender is an SES (v2) identity of the address the environment sets.
     ses = client(env, "sesv2")
     identities = {i["IdentityName"] for i in ses.list_email_identities()["EmailIdentities"]}
@@ -289,7 +288,10 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
             if a["Namespace"] == "AWS/SNS"
             and {"Name": "TopicName", "Value": f"{ENV}-{topic}"} in a["Dimensions"]
         )
-        assert on_topic == ["NumberOfNotificationsFailed", "NumberOfNotificationsFailedToRedriveToDlq"]
+        assert on_topic == [
+            "NumberOfNotificationsFailed",
+            "NumberOfNotificationsFailedToRedriveToDlq",
+        ]
     if routes:
         assert "5xx" in {a["MetricName"] for a in alarms if a["Namespace"] == "AWS/ApiGateway"}
 
