@@ -123,10 +123,18 @@ $(TF_TEST_ARTIFACTS)/.placeholders: $(wildcard services/*/service.json $(TF_SYST
 	@touch $@
 
 .PHONY: tf-test
-tf-test: tf-rc $(TF_TEST_ARTIFACTS)/.placeholders ## terraform test (mocked provider) of the wiring derived from the declarations
+tf-test: tf-rc $(TF_TEST_ARTIFACTS)/.placeholders ## terraform test (mocked provider): the wiring derived from the declarations, and each environment's required settings
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
 	  || { cat $(TF_BUILD)/init.log; exit 1; }
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system test -no-color -var 'artifacts_dir=$(TF_TEST_ARTIFACTS)'
+	@# Environments that link environment_root/tests: their own tfvars, mocked provider.
+	@for d in $(addprefix $(TF_DIR)/environments/,$(TF_ENVS)); do \
+	  [ -d $$d/tests ] || continue; \
+	  $(TERRAFORM) -chdir=$$d init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
+	    || { cat $(TF_BUILD)/init.log; echo "error: terraform init failed in $$d" >&2; exit 1; }; \
+	  echo "terraform test in $$d"; \
+	  $(TERRAFORM) -chdir=$$d test -no-color -var 'artifacts_dir=$(TF_TEST_ARTIFACTS)' || exit 1; \
+	done
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found" >&2; exit 1; }

@@ -17,7 +17,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = tfharness.REPO_ROOT
 CATALOG = json.loads((ROOT / "shared/events/catalog.json").read_text())
-RESOURCES = json.loads((ROOT / "shared/resources.json").read_text())
 MANIFESTS = {
     p.parent.name: json.loads(p.read_text())
     for p in sorted((ROOT / "services").glob("*/service.json"))
@@ -119,6 +118,14 @@ MOTO_UNRETURNED_TOPIC_ATTRIBUTES = {
 }
 
 
+# moto (5.2) tags an SES v2 identity under arn:...:email-identity/<address> but the
+# provider lists tags under arn:...:identity/<address>, so it reads none back.
+MOTO_UNRETURNED_ATTRIBUTES = {
+    "aws_sns_topic": MOTO_UNRETURNED_TOPIC_ATTRIBUTES,
+    "aws_sesv2_email_identity": {"tags_all"},
+}
+
+
 def test_a_second_plan_changes_nothing_but_what_moto_drops(deployed_plan: dict[str, Any]) -> None:
     unexpected = {}
     for change in deployed_plan["resource_changes"]:
@@ -126,7 +133,8 @@ def test_a_second_plan_changes_nothing_but_what_moto_drops(deployed_plan: dict[s
             continue
         before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
         differing = {k for k in after if before.get(k) != after.get(k)}
-        if change["type"] != "aws_sns_topic" or not differing <= MOTO_UNRETURNED_TOPIC_ATTRIBUTES:
+        dropped = MOTO_UNRETURNED_ATTRIBUTES.get(change["type"])
+        if dropped is None or not differing <= dropped:
             unexpected[change["address"]] = (change["change"]["actions"], sorted(differing))
     assert unexpected == {}
 
@@ -187,7 +195,7 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
                 for b in resources.get("buckets", {})
             },
             **{
-                f"EMAIL_SENDER_{env_suffix(s)}": RESOURCES["email_senders"][s]["address"]
+                f"EMAIL_SENDER_{env_suffix(s)}": tfharness.moto_email_senders()[s]
                 for s in resources.get("email_senders", [])
             },
         }
@@ -254,6 +262,38 @@ def check_deployment(env: tfharness.MotoEnvironment, outputs: dict[str, Any]) ->
         api_id = next(a["ApiId"] for a in api.get_apis()["Items"] if a["Name"] == f"{ENV}-http")
         assert sorted(r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]) == routes
         assert outputs["api_url"]
+
+    # Each sender is an SES (v2) identity of the address the environment sets.
+    ses = client(env, "sesv2")
+    identities = {i["IdentityName"] for i in ses.list_email_identities()["EmailIdentities"]}
+    assert set(tfharness.moto_email_senders().values()) <= identities
+
+    # The alarm topic reaches the subscribers the environment sets.
+    alarm_subs = sns.list_subscriptions_by_topic(TopicArn=outputs["alarm_topic_arn"])
+    assert sorted(
+        {"protocol": s["Protocol"], "endpoint": s["Endpoint"]} for s in alarm_subs["Subscriptions"]
+    ) == sorted(tfharness.MOTO_ALARM_SUBSCRIPTIONS, key=lambda s: (s["protocol"], s["endpoint"]))
+
+    # One set of delivery alarms per topic, however many functions subscribe.
+    cloudwatch = client(env, "cloudwatch")
+    alarms = [
+        a
+        for page in cloudwatch.get_paginator("describe_alarms").paginate()
+        for a in page["MetricAlarms"]
+    ]
+    for topic in CATALOG["topics"]:
+        on_topic = sorted(
+            a["MetricName"]
+            for a in alarms
+            if a["Namespace"] == "AWS/SNS"
+            and {"Name": "TopicName", "Value": f"{ENV}-{topic}"} in a["Dimensions"]
+        )
+        assert on_topic == [
+            "NumberOfNotificationsFailed",
+            "NumberOfNotificationsFailedToRedriveToDlq",
+        ]
+    if routes:
+        assert "5xx" in {a["MetricName"] for a in alarms if a["Namespace"] == "AWS/ApiGateway"}
 
 
 def test_manifests_are_readable() -> None:

@@ -156,7 +156,6 @@ variable "subscriptions" {
   description = "One subscription per topic the service consumes, by catalog topic name, with the filter policy (JSON, scope MessageAttributes) built from the manifest."
   type = map(object({
     arn           = string
-    name          = string
     filter_policy = string
   }))
   default = {}

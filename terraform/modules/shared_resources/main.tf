@@ -4,47 +4,30 @@
 # blocked, and SES sender identities.
 
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
-  root_arn   = "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"
-
-  key_admin_actions = [
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt",
-    "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation",
-    "kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
-    "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations",
-    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-    "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
-  ]
 }
 
 # DynamoDB and S3 use the key on behalf of the calling role (kms:ViaService),
 # so no service principal needs a grant in the key policy.
-resource "aws_kms_key" "data" {
-  description             = "Encrypts the shared tables and buckets of ${var.environment}."
-  enable_key_rotation     = true
-  deletion_window_in_days = var.key_deletion_window_days
-  tags                    = var.tags
+module "key" {
+  source = "../kms_key"
 
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AccountAdministersKeyAndDelegatesUseToIam"
-      Effect    = "Allow"
-      Principal = { AWS = local.root_arn }
-      Action    = local.key_admin_actions
-      Resource  = "*"
-    }]
-  })
+  description          = "Encrypts the shared tables and buckets of ${var.environment}."
+  alias                = "alias/${var.environment}-data"
+  deletion_window_days = var.key_deletion_window_days
+  tags                 = var.tags
 }
 
-resource "aws_kms_alias" "data" {
-  name          = "alias/${var.environment}-data"
-  target_key_id = aws_kms_key.data.key_id
+moved {
+  from = aws_kms_key.data
+  to   = module.key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.data
+  to   = module.key.aws_kms_alias.this
 }
 
 # --- tables --------------------------------------------------------------------
@@ -68,7 +51,7 @@ resource "aws_dynamodb_table" "this" {
 
   server_side_encryption {
     enabled     = true
-    kms_key_arn = aws_kms_key.data.arn
+    kms_key_arn = module.key.arn
   }
 
   dynamic "ttl" {
@@ -131,7 +114,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
     bucket_key_enabled = true
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.data.arn
+      kms_master_key_id = module.key.arn
     }
   }
 }
@@ -184,8 +167,12 @@ resource "aws_s3_bucket_policy" "this" {
 
 # --- e-mail senders ------------------------------------------------------------
 
-resource "aws_ses_email_identity" "this" {
+# Each address must be verified (SES mails a link to it) before anything is sent
+# from it; until the account leaves the SES sandbox, recipients must be
+# verified identities too (README, "E-mail and the SES sandbox").
+resource "aws_sesv2_email_identity" "this" {
   for_each = var.email_senders
 
-  email = each.value.address
+  email_identity = each.value.address
+  tags           = var.tags
 }

@@ -3,7 +3,7 @@ output "tables" {
   value = { for k, t in aws_dynamodb_table.this : k => {
     name        = t.name
     arn         = t.arn
-    kms_key_arn = aws_kms_key.data.arn
+    kms_key_arn = module.key.arn
   } }
 }
 
@@ -12,19 +12,19 @@ output "buckets" {
   value = { for k, b in aws_s3_bucket.this : k => {
     name        = b.bucket
     arn         = b.arn
-    kms_key_arn = aws_kms_key.data.arn
+    kms_key_arn = module.key.arn
   } }
 }
 
 output "email_senders" {
   description = "SES sender identities by logical name: address and identity ARN."
-  value = { for k, s in aws_ses_email_identity.this : k => {
-    address      = s.email
+  value = { for k, s in aws_sesv2_email_identity.this : k => {
+    address      = s.email_identity
     identity_arn = s.arn
   } }
 }
 
 output "kms_key_arn" {
   description = "ARN of the KMS key that encrypts the tables and buckets."
-  value       = aws_kms_key.data.arn
+  value       = module.key.arn
 }

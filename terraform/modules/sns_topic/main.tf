@@ -14,81 +14,59 @@ locals {
   topic_arn  = "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name}"
   root_arn   = "arn:${local.partition}:iam::${local.account_id}:root"
 
-  # Key administration and use for the account itself, spelled out rather than
-  # kms:* so no statement carries a wildcard action. Identity policies in the
-  # account then grant use of the key per role.
-  key_admin_actions = [
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt",
-    "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation",
-    "kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
-    "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations",
-    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-    "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
-  ]
-
   delivery_log_groups = {
     success = "sns/${local.region}/${local.account_id}/${var.name}"
     failure = "sns/${local.region}/${local.account_id}/${var.name}/Failure"
   }
 }
 
-resource "aws_kms_key" "topic" {
-  description             = "Encrypts messages at rest on SNS topic ${var.name}."
-  enable_key_rotation     = true
-  deletion_window_in_days = var.key_deletion_window_days
-  tags                    = var.tags
+module "key" {
+  source = "../kms_key"
 
-  # In a key policy "Resource": "*" means this key and nothing else.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = concat(
-      [
-        {
-          Sid       = "AccountAdministersKeyAndDelegatesUseToIam"
-          Effect    = "Allow"
-          Principal = { AWS = local.root_arn }
-          Action    = local.key_admin_actions
-          Resource  = "*"
-        },
-        {
-          # SNS itself reads the key to decrypt messages when it delivers them.
-          Sid       = "SnsUsesKeyForThisTopic"
-          Effect    = "Allow"
-          Principal = { Service = "sns.amazonaws.com" }
-          Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-          Resource  = "*"
-          Condition = {
-            StringEquals = { "aws:SourceAccount" = local.account_id }
-            ArnLike      = { "aws:SourceArn" = local.topic_arn }
-          }
-        },
-      ],
-      length(var.publisher_service_principals) == 0 ? [] : [
-        {
-          Sid       = "ServicePublishersUseKey"
-          Effect    = "Allow"
-          Principal = { Service = var.publisher_service_principals }
-          Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-          Resource  = "*"
-          Condition = {
-            StringEquals = { "aws:SourceAccount" = local.account_id }
-          }
-        },
-      ],
-    )
-  })
+  description          = "Encrypts messages at rest on SNS topic ${var.name}."
+  alias                = "alias/sns/${var.name}"
+  deletion_window_days = var.key_deletion_window_days
+  tags                 = var.tags
+
+  service_statements = concat(
+    [{
+      # SNS itself reads the key to decrypt messages when it delivers them.
+      Sid       = "SnsUsesKeyForThisTopic"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnLike      = { "aws:SourceArn" = local.topic_arn }
+      }
+    }],
+    length(var.publisher_service_principals) == 0 ? [] : [{
+      Sid       = "ServicePublishersUseKey"
+      Effect    = "Allow"
+      Principal = { Service = var.publisher_service_principals }
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+      }
+    }],
+  )
 }
 
-resource "aws_kms_alias" "topic" {
-  name          = "alias/sns/${var.name}"
-  target_key_id = aws_kms_key.topic.key_id
+moved {
+  from = aws_kms_key.topic
+  to   = module.key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.topic
+  to   = module.key.aws_kms_alias.this
 }
 
 resource "aws_sns_topic" "this" {
   name              = var.name
-  kms_master_key_id = aws_kms_key.topic.arn
+  kms_master_key_id = module.key.arn
   tracing_config    = "Active"
 
   lambda_success_feedback_role_arn    = var.delivery_status_logging ? aws_iam_role.delivery_status[0].arn : null

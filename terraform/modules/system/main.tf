@@ -110,53 +110,36 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
-
-  key_admin_actions = [
-    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:CreateGrant", "kms:Decrypt",
-    "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKey", "kms:DisableKeyRotation",
-    "kms:EnableKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
-    "kms:ListAliases", "kms:ListGrants", "kms:ListKeyPolicies", "kms:ListKeyRotations",
-    "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-    "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
-    "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
-  ]
 }
 
-resource "aws_kms_key" "logs" {
-  description             = "Encrypts the CloudWatch log groups of ${var.environment}."
-  enable_key_rotation     = true
-  deletion_window_in_days = var.key_deletion_window_days
-  tags                    = var.tags
+module "logs_key" {
+  source = "../kms_key"
 
-  # In a key policy "Resource": "*" means this key and nothing else.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministersKeyAndDelegatesUseToIam"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action    = local.key_admin_actions
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsEncryptsThisAccountsLogGroups"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${local.region}.amazonaws.com" }
-        Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
-        Resource  = "*"
-        Condition = {
-          ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*" }
-        }
-      },
-    ]
-  })
+  description          = "Encrypts the CloudWatch log groups of ${var.environment}."
+  alias                = "alias/${var.environment}-logs"
+  deletion_window_days = var.key_deletion_window_days
+  tags                 = var.tags
+
+  service_statements = [{
+    Sid       = "CloudWatchLogsEncryptsThisAccountsLogGroups"
+    Effect    = "Allow"
+    Principal = { Service = "logs.${local.region}.amazonaws.com" }
+    Action    = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"]
+    Resource  = "*"
+    Condition = {
+      ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*" }
+    }
+  }]
 }
 
-resource "aws_kms_alias" "logs" {
-  name          = "alias/${var.environment}-logs"
-  target_key_id = aws_kms_key.logs.key_id
+moved {
+  from = aws_kms_key.logs
+  to   = module.logs_key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.logs
+  to   = module.logs_key.aws_kms_alias.this
 }
 
 # --- topics --------------------------------------------------------------------
@@ -167,11 +150,14 @@ module "topics" {
 
   # Kebab-case, like every AWS name (tools/contract/names.py applies the same rule).
   name                                = "${var.environment}-${replace(each.key, "_", "-")}"
-  log_kms_key_arn                     = aws_kms_key.logs.arn
+  log_kms_key_arn                     = module.logs_key.arn
   log_retention_days                  = var.log_retention_days
   delivery_status_success_sample_rate = var.delivery_status_success_sample_rate
   key_deletion_window_days            = var.key_deletion_window_days
   permissions_boundary_arn            = var.permissions_boundary_arn
+  delivery_alarms                     = true
+  alarm_topic_arn                     = module.alarm_topic.arn
+  alarm_period_s                      = var.alarm_period_s
   tags                                = merge(var.tags, { topic = each.key })
 }
 
@@ -181,7 +167,7 @@ module "alarm_topic" {
   name                         = "${var.environment}-alarms"
   publisher_service_principals = ["cloudwatch.amazonaws.com"]
   delivery_status_logging      = false
-  log_kms_key_arn              = aws_kms_key.logs.arn
+  log_kms_key_arn              = module.logs_key.arn
   log_retention_days           = var.log_retention_days
   key_deletion_window_days     = var.key_deletion_window_days
   tags                         = var.tags
@@ -198,7 +184,7 @@ module "shared" {
     ttl_attribute = try(t.ttl_attribute, null)
   } }
   buckets                  = { for k, b in local.resources.buckets : k => { expire_after_days = b.expire_after_days } }
-  email_senders            = { for k, s in local.resources.email_senders : k => { address = s.address } }
+  email_senders            = { for k in keys(local.resources.email_senders) : k => { address = var.email_sender_addresses[k] } if contains(keys(var.email_sender_addresses), k) }
   deletion_protection      = var.deletion_protection
   force_destroy_buckets    = var.force_destroy_buckets
   key_deletion_window_days = var.key_deletion_window_days
@@ -227,7 +213,7 @@ module "services" {
 
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
-  log_kms_key_arn    = aws_kms_key.logs.arn
+  log_kms_key_arn    = module.logs_key.arn
 
   publishes = each.value.publishes
   publish_topics = { for t in local.publish_topics[each.key] : t => {
@@ -236,7 +222,6 @@ module "services" {
   } }
   subscriptions = { for t, policy in local.filter_policies[each.key] : t => {
     arn           = module.topics[t].arn
-    name          = module.topics[t].name
     filter_policy = policy
   } }
 
@@ -272,6 +257,8 @@ module "http_api" {
   throttling_burst_limit = var.api_throttling_burst_limit
   throttling_rate_limit  = var.api_throttling_rate_limit
   log_retention_days     = var.log_retention_days
-  log_kms_key_arn        = aws_kms_key.logs.arn
+  log_kms_key_arn        = module.logs_key.arn
+  alarm_topic_arn        = module.alarm_topic.arn
+  alarm_period_s         = var.alarm_period_s
   tags                   = var.tags
 }

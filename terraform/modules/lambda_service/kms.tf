@@ -1,0 +1,46 @@
+# The key of the service's dead-letter queues. Lambda writes failed
+# asynchronous events to the on-failure queue; SNS writes undeliverable
+# messages of the subscribed topics to the delivery dead-letter queue.
+module "queue_key" {
+  source = "../kms_key"
+
+  description          = "Encrypts the dead-letter queues of ${local.function_name}."
+  alias                = "alias/sqs/${local.function_name}"
+  deletion_window_days = var.key_deletion_window_days
+  tags                 = var.tags
+
+  service_statements = concat(
+    [{
+      Sid       = "LambdaWritesOnFailureEvents"
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnLike      = { "aws:SourceArn" = local.function_arn }
+      }
+    }],
+    local.has_subs ? [{
+      Sid       = "SnsRedrivesUndeliverableMessages"
+      Effect    = "Allow"
+      Principal = { Service = "sns.amazonaws.com" }
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = "*"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnLike      = { "aws:SourceArn" = sort([for s in values(var.subscriptions) : s.arn]) }
+      }
+    }] : [],
+  )
+}
+
+moved {
+  from = aws_kms_key.queues
+  to   = module.queue_key.aws_kms_key.this
+}
+
+moved {
+  from = aws_kms_alias.queues
+  to   = module.queue_key.aws_kms_alias.this
+}
