@@ -628,8 +628,20 @@ data "aws_iam_policy_document" "deploy" {
   # KMS key ids are random: keys are created, and then managed, by their environment tag.
   statement {
     sid       = "CreateKeysTaggedWithThisEnvironment"
-    actions   = ["kms:CreateKey", "kms:TagResource"]
+    actions   = ["kms:CreateKey"]
     resources = ["*"] # kms:CreateKey has no resource; the request tag below scopes it.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+  }
+
+  # CreateKey with tags is also authorized as kms:TagResource on the new key.
+  statement {
+    sid       = "TagNewKeysWithThisEnvironment"
+    actions   = ["kms:TagResource"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/${var.environment_tag_key}"
@@ -672,6 +684,18 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
+  # A table encrypted with the AWS managed key is read back through that key's alias.
+  statement {
+    sid       = "DescribeTheDynamoDbManagedKey"
+    actions   = ["kms:DescribeKey"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:RequestAlias"
+      values   = ["alias/aws/dynamodb"]
+    }
+  }
+
   # AWS authorizes kms:ListAliases on "*" only; the provider reads every alias back with it.
   statement {
     sid       = "ListAliases"
@@ -681,7 +705,7 @@ data "aws_iam_policy_document" "deploy" {
 
   statement {
     sid       = "HttpApi"
-    actions   = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE", "apigateway:TagResource", "apigateway:UntagResource"]
+    actions   = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"]
     resources = ["arn:${local.partition}:apigateway:${local.region}::/apis", "arn:${local.partition}:apigateway:${local.region}::/apis/*", "arn:${local.partition}:apigateway:${local.region}::/tags/*"]
   }
 
@@ -703,7 +727,7 @@ data "aws_iam_policy_document" "deploy" {
     ]
     resources = ["arn:${local.partition}:iam::${local.account_id}:role/${local.prefix[each.key]}-*"]
     condition {
-      test     = "StringEquals"
+      test     = "ArnEquals"
       variable = "iam:PermissionsBoundary"
       values   = [aws_iam_policy.lambda_boundary[each.key].arn]
     }

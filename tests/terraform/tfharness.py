@@ -129,12 +129,23 @@ provider "aws" {{
 
 
 class MotoEnvironment:
-    """A copy of terraform/ whose environment `env` deploys to the moto server."""
+    """A copy of terraform/ whose root module `root` (an environment by default) deploys
+    to the moto server. With `debug_log`, the provider writes every API request it sends
+    there (TF_LOG_PROVIDER=DEBUG), one file per terraform command."""
 
-    def __init__(self, env: str, endpoint: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        env: str,
+        endpoint: str,
+        workdir: Path,
+        *,
+        root: str | None = None,
+        debug_log: Path | None = None,
+    ) -> None:
         self.env = env
         self.endpoint = endpoint
         self.workdir = workdir
+        self.debug_log = debug_log
         shutil.copytree(
             TERRAFORM_DIR,
             workdir / "terraform",
@@ -142,7 +153,7 @@ class MotoEnvironment:
                 ".terraform", "*.tfstate*", "tfplan*", ".terraform.lock.hcl"
             ),
         )
-        self.dir = workdir / "terraform" / "environments" / env
+        self.dir = workdir / "terraform" / (root or f"environments/{env}")
         (self.dir / "moto_override.tf").write_text(override_tf(endpoint))
         self.artifacts = workdir / "artifacts"
         placeholder_zips(self.artifacts, service_names())
@@ -157,6 +168,14 @@ class MotoEnvironment:
             "CHECKPOINT_DISABLE": "1",
         }
         self.env_vars.pop("AWS_PROFILE", None)
+        for name in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER"):
+            self.env_vars.pop(name, None)
+
+    def debug_logs(self) -> list[Path]:
+        """The provider debug logs written so far, in the order of the commands."""
+        if self.debug_log is None:
+            return []
+        return sorted(self.debug_log.glob("*.log"))
 
     def var_args(self) -> list[str]:
         return [
@@ -169,10 +188,19 @@ class MotoEnvironment:
     def run(self, *args: str, capture: bool = False) -> str:
         binary = terraform_binary()
         assert binary, "terraform not installed"
+        env = self.env_vars
+        if self.debug_log is not None and args[0] in {"plan", "apply", "destroy"}:
+            self.debug_log.mkdir(parents=True, exist_ok=True)
+            step = len(self.debug_logs()) + 1
+            env = {
+                **env,
+                "TF_LOG_PROVIDER": "DEBUG",
+                "TF_LOG_PATH": str(self.debug_log / f"{step:02d}-{args[0]}.log"),
+            }
         proc = subprocess.run(
             [binary, *args],
             cwd=self.dir,
-            env=self.env_vars,
+            env=env,
             text=True,
             capture_output=True,
             check=False,
@@ -185,12 +213,14 @@ class MotoEnvironment:
             )
         return proc.stdout if capture else ""
 
-    def init(self) -> None:
-        self.create_permissions_boundary()
+    def init(self, *, with_stand_in_boundary: bool = True) -> None:
+        if with_stand_in_boundary:
+            self.create_permissions_boundary()
         self.run("init", "-input=false", "-no-color")
 
     def create_permissions_boundary(self) -> None:
-        """The boundary policy terraform/bootstrap creates, which every role must carry."""
+        """A stand-in for the boundary policy terraform/bootstrap creates, which every role
+        must carry (when the bootstrap is not applied to the same moto server first)."""
         import boto3
 
         iam = boto3.client(
@@ -234,6 +264,35 @@ class MotoEnvironment:
             "-parallelism=20",
             *self.var_args(),
         )
+
+
+class MotoBootstrap(MotoEnvironment):
+    """terraform/bootstrap applied to the moto server: the state bucket, the OIDC
+    provider, the deploy roles and the permissions boundaries of every environment."""
+
+    REPOSITORY = "example-org/orders-platform"
+
+    def __init__(self, endpoint: str, workdir: Path) -> None:
+        super().__init__("bootstrap", endpoint, workdir, root="bootstrap")
+
+    def var_args(self) -> list[str]:
+        return [
+            f"-var=aws_region={REGION}",
+            f"-var=github_repository={self.REPOSITORY}",
+            f"-var=state_bucket_name=orders-terraform-state-{MOTO_ACCOUNT_ID}",
+        ]
+
+    def init(self, *, with_stand_in_boundary: bool = False) -> None:
+        super().init(with_stand_in_boundary=with_stand_in_boundary)
+
+    # What the environments and the IAM checks need of the bootstrap: its roles and
+    # boundaries (and what their policies name: the state bucket and key). The rest
+    # (bucket logging, lifecycle) moto applies slowly or not at all.
+    IAM_TARGETS = ("aws_iam_role_policy.deploy", "aws_iam_policy.lambda_boundary")
+
+    def apply_iam(self) -> None:
+        targets = [f"-target={t}" for t in self.IAM_TARGETS]
+        self.run("apply", "-input=false", "-no-color", "-auto-approve", *targets, *self.var_args())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,12 +15,16 @@ from pathlib import Path
 ENTRY = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z \[[A-Z]+\] ")
 FIELD = re.compile(r'([\w.@]+)=("(?:[^"\\]|\\.)*"|\S*)')
 REQUEST_SENT = "HTTP Request Sent:"
+# SigV4 names the service a request is signed for, which is its IAM prefix but for a few.
+SIGNING_NAME = re.compile(r"Credential=[^/]+/\d{8}/[^/]*/([^/]+)/aws4_request")
 
 
 @dataclass(frozen=True)
 class ApiCall:
     service: str  # the SDK service id: "KMS", "CloudWatch Logs", "ApiGatewayV2"...
+    signing_name: str  # "kms", "logs", "apigateway", "monitoring"...
     operation: str
+    rpc: str  # the Terraform step: ConfigureProvider, ReadResource, ApplyResourceChange...
     http_method: str
     url: str
     body: str
@@ -45,9 +49,14 @@ def parse_entry(entry: list[str]) -> ApiCall | None:
     fields = {k: v[1:-1] if v.startswith('"') else v for k, v in FIELD.findall(rest)}
     if "rpc.method" not in fields or "rpc.service" not in fields:
         raise ValueError(f"request without rpc.service/rpc.method in the provider log: {entry[0]}")
+    signed = SIGNING_NAME.search(fields.get("http.request.header.authorization", ""))
+    if signed is None:
+        raise ValueError(f"request without a SigV4 signature in the provider log: {entry[0]}")
     return ApiCall(
         service=fields["rpc.service"],
+        signing_name=signed.group(1),
         operation=fields["rpc.method"],
+        rpc=fields.get("tf_rpc", ""),
         http_method=fields.get("http.method", ""),
         url=fields.get("http.url", ""),
         body=body,

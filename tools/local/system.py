@@ -567,7 +567,8 @@ class System:
             topic_arns=self.provisioned.topic_arns,
             dead_letter_queue_url=self.provisioned.dead_letter_queues.get(service, ""),
         )
-        base = {k: os.environ[k] for k in ("PATH", "LANG", "HOME", "TZ") if k in os.environ}
+        passed = ("PATH", "LANG", "HOME", "TZ", "LOCAL_CALL_LOG_DIR")
+        base = {k: os.environ[k] for k in passed if k in os.environ}
         return {
             **base,
             **FAKE_CREDENTIALS,
