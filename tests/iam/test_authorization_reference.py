@@ -46,7 +46,7 @@ SAMPLE = """\
   | {"KeyId":"alias/aws/dynamodb"}
    rpc.method=DescribeKey tf_rpc=ReadResource http.method=POST http.url=http://127.0.0.1:1/ http.request.header.authorization="AWS4-HMAC-SHA256 Credential=testing/20261201/eu-west-1/kms/aws4_request, SignedHeaders=host, Signature=*****" rpc.service=KMS
 2026-12-01T23:12:50.669Z [DEBUG] provider.terraform-provider-aws_v5.100.0_x5: setting endpoint: rpc.service=STS
-"""
+"""  # noqa: E501 (a provider log line is as long as the provider writes it)
 
 
 def test_the_provider_log_parser_reads_service_operation_and_body(tmp_path: Path) -> None:

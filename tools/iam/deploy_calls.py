@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qsl
 
 from . import reference
 from .actions import iam_action, iam_prefix
@@ -164,10 +164,6 @@ def _dependent(
     if prefix == "apigateway" and "accessLogSettings" in call.body:
         for action in ACCESS_LOG_DELIVERY:
             yield Needed(call, Request(action, "*", {}))
-
-
-def query_string(url: str) -> dict[str, str]:
-    return dict(parse_qsl(urlparse(url).query, keep_blank_values=True))
 
 
 def problems(
