@@ -85,11 +85,7 @@ def test_deploy_role_allows_every_call_of_plan_apply_and_destroy(
 def test_deploy_role_grants_only_what_the_calls_need(
     calls: list[Any], bootstrap_plan: dict[str, Any], deployed_plan: dict[str, Any]
 ) -> None:
-    used = {
-        n.request.action.lower()
-        for call in calls
-        for n in deploy_calls.needed(call, facts(deployed_plan))
-    }
+    used = {n.request.action.lower() for n in deploy_calls.checked(calls, facts(deployed_plan))}
     granted = {
         action
         for statement in as_list(deploy_policy(bootstrap_plan, ENV)["Statement"])

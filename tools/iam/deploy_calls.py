@@ -166,6 +166,18 @@ def _dependent(
             yield Needed(call, Request(action, "*", {}))
 
 
+def checked(calls: list[ApiCall], facts: Facts) -> Iterator[Needed]:
+    """The requests of the calls that IAM must allow (not those AWS lets anyone make,
+    nor those the provider expects may be denied)."""
+    for call in calls:
+        action = iam_action(call.signing_name, call.operation, call.http_method)
+        if (action, call.rpc) in MAY_BE_DENIED:
+            continue
+        for item in needed(call, facts):
+            if item.request.action not in ALWAYS_ALLOWED:
+                yield item
+
+
 def problems(
     calls: list[ApiCall],
     facts: Facts,
@@ -174,16 +186,9 @@ def problems(
 ) -> list[str]:
     """Every call the policies (identity ∩ boundary) would not let through, as AWS says."""
     found: dict[str, None] = {}
-    for call in calls:
-        action = iam_action(call.signing_name, call.operation, call.http_method)
-        if (action, call.rpc) in MAY_BE_DENIED:
-            continue
-        for item in needed(call, facts):
-            request = item.request
-            if request.action in ALWAYS_ALLOWED:
-                continue
-            for problem in request_problems(request, identity, boundary):
-                found[f"{call.service} {call.operation}: {problem}"] = None
+    for item in checked(calls, facts):
+        for problem in request_problems(item.request, identity, boundary):
+            found[f"{item.call.service} {item.call.operation}: {problem}"] = None
     return list(found)
 
 

@@ -79,8 +79,8 @@ def resource_arns(
             return [p["Resource"]]
     elif prefix == "s3":
         if "Bucket" in p:
-            key = p.get("Key")
-            return [f"arn:aws:s3:::{p['Bucket']}" + (f"/{key}" if key is not None else "")]
+            obj = p.get("Key")
+            return [f"arn:aws:s3:::{p['Bucket']}" + (f"/{obj}" if obj is not None else "")]
     elif prefix == "ses":
         for key in ("Source", "FromEmailAddress", "EmailIdentity"):
             if key in p:
