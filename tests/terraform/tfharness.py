@@ -35,9 +35,11 @@ ENDPOINT_SERVICES = [
     "logs",
     "s3",
     "ses",
+    "sesv2",
     "sns",
     "sqs",
     "sts",
+    "xray",
 ]
 
 

@@ -18,3 +18,14 @@ delivery_status_success_sample_rate = 100
 deletion_protection      = false
 force_destroy_buckets    = true
 key_deletion_window_days = 7
+
+# Alarms: dev may run without subscribers (every plan then warns). Add yours to
+# hear them, e.g. [{ protocol = "email", endpoint = "you@your-domain.example" }].
+alarm_subscriptions         = []
+require_alarm_subscriptions = false
+
+# REPLACE with an address of a domain you control: SES sends only from a
+# verified identity (docs/terraform.md, "What you set per environment").
+email_sender_addresses = {
+  orders = "orders-dev@example.com"
+}

@@ -35,5 +35,9 @@ module "system" {
   force_destroy_buckets               = var.force_destroy_buckets
   key_deletion_window_days            = var.key_deletion_window_days
 
+  alarm_subscriptions         = var.alarm_subscriptions
+  require_alarm_subscriptions = var.require_alarm_subscriptions
+  email_sender_addresses      = var.email_sender_addresses
+
   permissions_boundary_arn = var.permissions_boundary_policy_name == "" ? null : "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_policy_name}"
 }

@@ -17,3 +17,15 @@ delivery_status_success_sample_rate = 50
 deletion_protection      = true
 force_destroy_buckets    = false
 key_deletion_window_days = 14
+
+# REQUIRED before the first plan, which fails while this list is empty: who
+# hears the alarms of staging, e.g.
+#   { protocol = "email", endpoint = "oncall@your-domain.example" }
+#   { protocol = "https", endpoint = "https://global.sns-api.chatbot.amazonaws.com" } (AWS Chatbot)
+alarm_subscriptions = []
+
+# REQUIRED before the first plan, which fails while a sender of
+# shared/resources.json has no address here: an address of a domain you
+# control, verified in SES (docs/terraform.md, "What you set per environment"), e.g.
+#   orders = "orders@staging.your-domain.example"
+email_sender_addresses = {}

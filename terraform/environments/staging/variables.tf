@@ -109,3 +109,22 @@ variable "permissions_boundary_policy_name" {
   type        = string
   default     = ""
 }
+
+variable "alarm_subscriptions" {
+  description = "Who the alarm topic notifies: a list of { protocol = \"email\" | \"https\" | \"lambda\", endpoint = ... } (docs/terraform.md, \"Alarm routing\")."
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+}
+
+variable "require_alarm_subscriptions" {
+  description = "Fail the plan while alarm_subscriptions is empty; only a throwaway environment turns this off."
+  type        = bool
+  default     = true
+}
+
+variable "email_sender_addresses" {
+  description = "Address of every e-mail sender of shared/resources.json in this environment, by logical name."
+  type        = map(string)
+}

@@ -17,3 +17,8 @@ output "route_keys" {
   description = "The route keys served."
   value       = sort(keys(aws_apigatewayv2_route.this))
 }
+
+output "alarm_names" {
+  description = "Names of the API's alarms by kind (server-errors, latency-p99)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.api : k => a.alarm_name }
+}

@@ -66,3 +66,41 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "alarm_topic_arn" {
+  description = "Topic the API's alarms notify."
+  type        = string
+}
+
+variable "alarm_period_s" {
+  description = "Period of the API's alarms, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = contains([60, 300, 900, 3600], var.alarm_period_s)
+    error_message = "Alarm periods are 60, 300, 900 or 3600 seconds."
+  }
+}
+
+variable "server_error_alarm_threshold" {
+  description = "5xx responses in one period at which the server-errors alarm fires."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.server_error_alarm_threshold >= 1
+    error_message = "The threshold is at least 1."
+  }
+}
+
+variable "latency_alarm_threshold_ms" {
+  description = "p99 latency (milliseconds) in one period at which the latency alarm fires."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.latency_alarm_threshold_ms >= 1 && var.latency_alarm_threshold_ms <= 30000
+    error_message = "The latency threshold is 1 to 30000 ms (HTTP APIs time out at 30 s)."
+  }
+}

@@ -393,19 +393,6 @@ locals {
     }
   }
 
-  subscription_alarms = merge([for topic, s in var.subscriptions : {
-    "${topic}-notifications-failed" = {
-      topic       = s.name
-      metric      = "NumberOfNotificationsFailed"
-      description = "SNS failed to deliver messages of topic ${s.name} (some may be for ${local.function_name}); they are retried, then redriven to the dead-letter queue."
-    }
-    "${topic}-redrive-to-dlq-failed" = {
-      topic       = s.name
-      metric      = "NumberOfNotificationsFailedToRedriveToDlq"
-      description = "SNS could not move undeliverable messages of topic ${s.name} to a dead-letter queue: they are lost."
-    }
-  }]...)
-
   queue_alarms = merge(
     { on-failure-queue-not-empty = aws_sqs_queue.on_failure.name },
     local.has_subs ? { delivery-dlq-not-empty = aws_sqs_queue.delivery_dlq[0].name } : {},
@@ -424,25 +411,6 @@ resource "aws_cloudwatch_metric_alarm" "function" {
   period              = var.alarm_period_s
   evaluation_periods  = 1
   threshold           = each.value.threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "subscription" {
-  for_each = local.subscription_alarms
-
-  alarm_name          = "${local.function_name}-${each.key}"
-  alarm_description   = each.value.description
-  namespace           = "AWS/SNS"
-  metric_name         = each.value.metric
-  dimensions          = { TopicName = each.value.topic }
-  statistic           = "Sum"
-  period              = var.alarm_period_s
-  evaluation_periods  = 1
-  threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [var.alarm_topic_arn]

@@ -184,8 +184,12 @@ resource "aws_s3_bucket_policy" "this" {
 
 # --- e-mail senders ------------------------------------------------------------
 
-resource "aws_ses_email_identity" "this" {
+# Each address must be verified (SES mails a link to it) before anything is sent
+# from it; until the account leaves the SES sandbox, recipients must be
+# verified identities too (README, "E-mail and the SES sandbox").
+resource "aws_sesv2_email_identity" "this" {
   for_each = var.email_senders
 
-  email = each.value.address
+  email_identity = each.value.address
+  tags           = var.tags
 }

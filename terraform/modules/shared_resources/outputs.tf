@@ -18,8 +18,8 @@ output "buckets" {
 
 output "email_senders" {
   description = "SES sender identities by logical name: address and identity ARN."
-  value = { for k, s in aws_ses_email_identity.this : k => {
-    address      = s.email
+  value = { for k, s in aws_sesv2_email_identity.this : k => {
+    address      = s.email_identity
     identity_arn = s.arn
   } }
 }

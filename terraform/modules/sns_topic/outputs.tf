@@ -17,3 +17,8 @@ output "delivery_status_role_arn" {
   description = "ARN of the role SNS assumes to write delivery-status logs (null when logging is off)."
   value       = var.delivery_status_logging ? aws_iam_role.delivery_status[0].arn : null
 }
+
+output "alarm_names" {
+  description = "Names of the topic's delivery alarms by kind (empty for the alarm topic itself)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.topic : k => a.alarm_name }
+}

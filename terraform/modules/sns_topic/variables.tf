@@ -79,3 +79,31 @@ variable "permissions_boundary_arn" {
     error_message = "The permissions boundary is the ARN of an IAM policy."
   }
 }
+
+variable "delivery_alarms" {
+  description = "Alarm on failed deliveries and failed redrives of this topic (off for the alarm topic itself, which would notify itself)."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_topic_arn" {
+  description = "Topic the delivery alarms of this topic notify; required with delivery_alarms."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.delivery_alarms || var.alarm_topic_arn != null
+    error_message = "delivery_alarms needs the alarm_topic_arn to notify."
+  }
+}
+
+variable "alarm_period_s" {
+  description = "Period of the delivery alarms, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = contains([60, 300, 900, 3600], var.alarm_period_s)
+    error_message = "Alarm periods are 60, 300, 900 or 3600 seconds."
+  }
+}

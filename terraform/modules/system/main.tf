@@ -166,6 +166,9 @@ module "topics" {
   delivery_status_success_sample_rate = var.delivery_status_success_sample_rate
   key_deletion_window_days            = var.key_deletion_window_days
   permissions_boundary_arn            = var.permissions_boundary_arn
+  delivery_alarms                     = true
+  alarm_topic_arn                     = module.alarm_topic.arn
+  alarm_period_s                      = var.alarm_period_s
   tags                                = merge(var.tags, { topic = each.key })
 }
 
@@ -192,7 +195,7 @@ module "shared" {
     ttl_attribute = try(t.ttl_attribute, null)
   } }
   buckets                  = { for k, b in local.resources.buckets : k => { expire_after_days = b.expire_after_days } }
-  email_senders            = { for k, s in local.resources.email_senders : k => { address = s.address } }
+  email_senders            = { for k in keys(local.resources.email_senders) : k => { address = var.email_sender_addresses[k] } if contains(keys(var.email_sender_addresses), k) }
   deletion_protection      = var.deletion_protection
   force_destroy_buckets    = var.force_destroy_buckets
   key_deletion_window_days = var.key_deletion_window_days
@@ -267,5 +270,7 @@ module "http_api" {
   throttling_rate_limit  = var.api_throttling_rate_limit
   log_retention_days     = var.log_retention_days
   log_kms_key_arn        = aws_kms_key.logs.arn
+  alarm_topic_arn        = module.alarm_topic.arn
+  alarm_period_s         = var.alarm_period_s
   tags                   = var.tags
 }

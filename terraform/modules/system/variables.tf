@@ -165,3 +165,43 @@ variable "permissions_boundary_arn" {
   type        = string
   default     = null
 }
+
+variable "alarm_subscriptions" {
+  description = "Who the alarm topic notifies: e-mail addresses, HTTPS endpoints (an incident tool, or https://global.sns-api.chatbot.amazonaws.com for AWS Chatbot's chat channels) or Lambda functions (ARN) that forward alarms."
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([for s in var.alarm_subscriptions : (
+      (s.protocol == "email" && can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.endpoint))) ||
+      (s.protocol == "https" && can(regex("^https://[^\\s]+$", s.endpoint))) ||
+      (s.protocol == "lambda" && can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$", s.endpoint)))
+    )])
+    error_message = "Each alarm subscription is { protocol = \"email\", endpoint = <address> }, { protocol = \"https\", endpoint = \"https://...\" } or { protocol = \"lambda\", endpoint = <function ARN> }."
+  }
+
+  validation {
+    condition     = length(distinct([for s in var.alarm_subscriptions : "${s.protocol}:${s.endpoint}"])) == length(var.alarm_subscriptions)
+    error_message = "An alarm subscription is listed twice."
+  }
+}
+
+variable "require_alarm_subscriptions" {
+  description = "Fail the plan when alarm_subscriptions is empty. Only a throwaway environment (dev) turns this off; it then gets a warning on every plan."
+  type        = bool
+  default     = true
+}
+
+variable "email_sender_addresses" {
+  description = "Address of every e-mail sender of shared/resources.json in this environment, by logical name (e.g. { orders = \"orders@dev.example.org\" }); each becomes an SES identity to verify."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for a in values(var.email_sender_addresses) : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", a))])
+    error_message = "Each sender address must be an e-mail address."
+  }
+}

@@ -19,7 +19,7 @@ mock_provider "aws" {
   mock_resource "aws_s3_bucket" {
     defaults = { arn = "arn:aws:s3:::mock" }
   }
-  mock_resource "aws_ses_email_identity" {
+  mock_resource "aws_sesv2_email_identity" {
     defaults = { arn = "arn:aws:ses:eu-west-1:123456789012:identity/mock" }
   }
   mock_resource "aws_sqs_queue" {
@@ -47,7 +47,9 @@ mock_provider "aws" {
 }
 
 variables {
-  environment = "test"
+  environment            = "test"
+  alarm_subscriptions    = [{ protocol = "email", endpoint = "oncall@test.example.com" }]
+  email_sender_addresses = { orders = "orders@test.example.com" }
 }
 
 override_resource {
@@ -65,6 +67,15 @@ override_resource {
   values = {
     arn  = "arn:aws:sns:eu-west-1:123456789012:test-inventory"
     name = "test-inventory"
+  }
+}
+
+override_resource {
+  target          = module.alarm_topic.aws_sns_topic.this
+  override_during = plan
+  values = {
+    arn  = "arn:aws:sns:eu-west-1:123456789012:test-alarms"
+    name = "test-alarms"
   }
 }
 
@@ -147,7 +158,7 @@ run "functions_follow_the_manifests" {
       module.services["inventory"].environment_variables["TOPIC_ARN_INVENTORY"] == "arn:aws:sns:eu-west-1:123456789012:test-inventory" &&
       module.services["inventory"].environment_variables["TABLE_STOCK"] == "test-stock" &&
       module.services["inventory"].environment_variables["TABLE_IDEMPOTENCY"] == "test-idempotency" &&
-      module.services["order_confirmation"].environment_variables["EMAIL_SENDER_ORDERS"] == "orders@example.com" &&
+      module.services["order_confirmation"].environment_variables["EMAIL_SENDER_ORDERS"] == "orders@test.example.com" &&
       module.services["order_confirmation"].environment_variables["PUBLISHES"] == ""
     )
     error_message = "PUBLISHES, TOPIC_ARN_*, TABLE_* and EMAIL_SENDER_* follow the manifests."
@@ -284,4 +295,94 @@ run "different_filters_on_one_topic_fail_the_plan" {
   }
 
   expect_failures = [terraform_data.manifest_checks]
+}
+
+run "alarms_reach_the_subscribers_once_per_topic" {
+  command = plan
+
+  assert {
+    condition = (
+      length(aws_sns_topic_subscription.alarms) == 1 &&
+      aws_sns_topic_subscription.alarms["email:oncall@test.example.com"].protocol == "email" &&
+      aws_sns_topic_subscription.alarms["email:oncall@test.example.com"].endpoint == "oncall@test.example.com" &&
+      aws_sns_topic_subscription.alarms["email:oncall@test.example.com"].topic_arn == "arn:aws:sns:eu-west-1:123456789012:test-alarms"
+    )
+    error_message = "Each alarm_subscriptions entry subscribes to the alarm topic."
+  }
+
+  assert {
+    condition = (
+      module.topics["orders"].alarm_names == {
+        notifications-failed  = "test-orders-notifications-failed"
+        redrive-to-dlq-failed = "test-orders-redrive-to-dlq-failed"
+      } &&
+      length(module.topics["inventory"].alarm_names) == 2 &&
+      length(module.alarm_topic.alarm_names) == 0
+    )
+    error_message = "Each topic has one set of delivery alarms, whatever the number of subscribers; the alarm topic none."
+  }
+
+  assert {
+    condition = (
+      module.http_api[0].alarm_names == {
+        server-errors = "test-http-server-errors"
+        latency-p99   = "test-http-latency-p99"
+      }
+    )
+    error_message = "The HTTP API alarms on 5xx answers and on p99 latency."
+  }
+}
+
+run "sns_may_write_traces_of_this_environments_topics" {
+  command = plan
+
+  assert {
+    condition = (
+      jsondecode(aws_xray_resource_policy.sns_active_tracing.policy_document).Statement[0].Principal == { Service = "sns.amazonaws.com" } &&
+      jsondecode(aws_xray_resource_policy.sns_active_tracing.policy_document).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012" &&
+      sort(jsondecode(aws_xray_resource_policy.sns_active_tracing.policy_document).Statement[0].Condition.ArnLike["aws:SourceArn"]) == sort([
+        "arn:aws:sns:eu-west-1:123456789012:test-inventory",
+        "arn:aws:sns:eu-west-1:123456789012:test-orders",
+      ])
+    )
+    error_message = "The X-Ray resource policy admits sns.amazonaws.com for this account's event topics only."
+  }
+}
+
+run "prod_without_alarm_subscribers_fails_the_plan" {
+  command = plan
+
+  variables {
+    environment         = "prod"
+    alarm_subscriptions = []
+  }
+
+  expect_failures = [terraform_data.alarm_routing]
+}
+
+run "dev_may_opt_out_of_alarm_subscribers" {
+  command = plan
+
+  variables {
+    environment                 = "dev"
+    alarm_subscriptions         = []
+    require_alarm_subscriptions = false
+  }
+
+  expect_failures = [check.alarms_reach_someone]
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.alarms) == 0
+    error_message = "Without subscribers the plan still succeeds where they are optional."
+  }
+}
+
+run "an_environment_without_a_sender_address_fails_the_plan" {
+  command = plan
+
+  variables {
+    email_sender_addresses = {}
+  }
+
+  expect_failures = [terraform_data.email_senders]
 }
