@@ -709,10 +709,36 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${local.partition}:apigateway:${local.region}::/apis", "arn:${local.partition}:apigateway:${local.region}::/apis/*", "arn:${local.partition}:apigateway:${local.region}::/tags/*"]
   }
 
-  # SES v1 identity calls (aws_ses_email_identity): AWS authorizes them on "*" only.
+  # The environment's sender identities (aws_sesv2_email_identity): addresses carry no
+  # environment prefix, so the environment tag scopes them.
   statement {
-    sid       = "EmailIdentities"
-    actions   = ["ses:VerifyEmailIdentity", "ses:GetIdentityVerificationAttributes", "ses:DeleteIdentity"]
+    sid       = "CreateEmailIdentitiesTaggedWithThisEnvironment"
+    actions   = ["ses:CreateEmailIdentity", "ses:TagResource"]
+    resources = ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "EmailIdentitiesOfThisEnvironment"
+    actions   = ["ses:GetEmailIdentity", "ses:DeleteEmailIdentity", "ses:ListTagsForResource", "ses:TagResource", "ses:UntagResource"]
+    resources = ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+  }
+
+  # The X-Ray resource policy that lets SNS send the topics' traces (SNS active tracing).
+  # AWS authorizes these on "*" only; the policy a deploy writes is reviewed in
+  # terraform/modules/system/tracing.tf.
+  statement {
+    sid       = "XRayResourcePolicyForSnsTracing"
+    actions   = ["xray:PutResourcePolicy", "xray:ListResourcePolicies", "xray:DeleteResourcePolicy"]
     resources = ["*"]
   }
 

@@ -37,7 +37,7 @@ UPDATE_ONLY = {
     "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
     "iam:TagRole", "iam:UntagRole", "iam:PutRolePermissionsBoundary",
     "apigateway:PUT", "apigateway:PATCH",
-    "ses:DeleteIdentity",
+    "ses:TagResource", "ses:UntagResource",
     # The state in S3 (the tests use a local backend).
     "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "kms:Decrypt", "kms:Encrypt",
     "kms:GenerateDataKey",

@@ -39,7 +39,6 @@ ENDPOINT_SERVICES = [
     "sns",
     "sqs",
     "sts",
-    "xray",
 ]
 
 
@@ -55,17 +54,26 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """A moto server on a free loopback port, always stopped afterwards."""
+    """A moto server on a free loopback port, always stopped afterwards; with it, the
+    stand-in for X-Ray resource policies (xray_stub), whose URL override_tf derives."""
     from moto.server import ThreadedMotoServer
+    from xray_stub import xray_resource_policies
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        with xray_resource_policies() as xray:
+            _XRAY_ENDPOINTS[f"http://127.0.0.1:{port}"] = xray
+            yield f"http://127.0.0.1:{port}"
     finally:
+        _XRAY_ENDPOINTS.pop(f"http://127.0.0.1:{port}", None)
         server.stop()
+
+
+# moto server URL -> the X-Ray stand-in started with it.
+_XRAY_ENDPOINTS: dict[str, str] = {}
 
 
 def cli_config(workdir: Path) -> Path:
@@ -110,6 +118,7 @@ def service_names(root: Path = REPO_ROOT) -> list[str]:
 
 def override_tf(endpoint: str) -> str:
     endpoints = "\n".join(f'    {s} = "{endpoint}"' for s in ENDPOINT_SERVICES)
+    endpoints += f'\n    xray = "{_XRAY_ENDPOINTS.get(endpoint, endpoint)}"'
     return f"""# Written by tests/terraform/tfharness.py: local state, provider pointed at moto.
 terraform {{
   backend "local" {{}}

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlparse
 
 from . import reference
 from .actions import iam_action, iam_prefix
@@ -77,8 +77,9 @@ def wire_params(call: ApiCall, prefix: str) -> dict[str, Any]:
         params = dict(parse_qsl(body))
     else:
         params = {}
-    if prefix in {"lambda", "s3", "apigateway"}:
+    if prefix in {"lambda", "s3", "apigateway", "ses"}:
         params.update(rest_params(prefix, call.url))
+        params.update(parse_qsl(urlparse(call.url).query))
     return params
 
 

@@ -85,6 +85,8 @@ def resource_arns(
         for key in ("Source", "FromEmailAddress", "EmailIdentity"):
             if key in p:
                 return [f"arn:aws:ses:{base}:identity/{p[key]}"]
+        if "ResourceArn" in p:
+            return [p["ResourceArn"]]
     return None
 
 
@@ -114,4 +116,6 @@ def rest_params(prefix: str, url: str) -> dict[str, Any]:
         return found
     if prefix == "apigateway":
         return {"Path": path}
+    if prefix == "ses" and "identities" in parts and parts.index("identities") + 1 < len(parts):
+        return {"EmailIdentity": parts[parts.index("identities") + 1]}  # SES v2
     return {}
