@@ -25,7 +25,7 @@ UPDATE_ONLY = {
     "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunctionConcurrency",
     "lambda:UpdateFunctionEventInvokeConfig", "lambda:ListTags", "lambda:TagResource",
     "lambda:UntagResource",
-    "sns:TagResource", "sns:UntagResource",
+    "sns:TagResource", "sns:UntagResource", "sns:SetSubscriptionAttributes",
     "sqs:TagQueue", "sqs:UntagQueue",
     "dynamodb:UpdateTable", "dynamodb:TagResource", "dynamodb:UntagResource",
     "logs:DeleteRetentionPolicy", "logs:AssociateKmsKey", "logs:DisassociateKmsKey",
@@ -59,9 +59,7 @@ DATA_PLANE_READS = [
 
 
 def facts(plan: dict[str, Any]) -> deploy_calls.Facts:
-    return deploy_calls.facts_from_state(
-        plan["prior_state"]["values"], tfharness.REGION, tfharness.MOTO_ACCOUNT_ID
-    )
+    return deploy_calls.facts_from_plan(plan, tfharness.REGION, tfharness.MOTO_ACCOUNT_ID)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ permissions boundary, as the dev plan and the bootstrap create them."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from tools.iam.plans import boundary_policy, role_policies
 pytestmark = [pytest.mark.slow, pytest.mark.after_end_to_end]
 
 ENV = "dev"
+SENDERS = json.loads((tfharness.REPO_ROOT / "shared/resources.json").read_text())["email_senders"]
 
 
 def function_policies(
@@ -41,9 +43,11 @@ def test_every_recorded_call_is_allowed_by_the_functions_role_and_boundary(
             "suites make, so run it in one session with them, e.g. "
             "`pytest tests/e2e tests/reliability tests/terraform` (make pytest does)"
         )
+    deployed_senders = deployed_plan["variables"]["email_sender_addresses"]["value"]
+    addresses = {sender["address"]: deployed_senders[name] for name, sender in SENDERS.items()}
     found = problems(
         calls,
         function_policies(deployed_plan, bootstrap_plan),
-        Deployed(ENV, tfharness.REGION, tfharness.MOTO_ACCOUNT_ID),
+        Deployed(ENV, tfharness.REGION, tfharness.MOTO_ACCOUNT_ID, addresses),
     )
     assert found == [], "\n".join(found)

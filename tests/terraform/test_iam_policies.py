@@ -28,6 +28,13 @@ def justified(policy_address: str, issue: str, detail: Any) -> str | None:
         # to aliases"); the two halves sit in two statements so that the key's can carry
         # the environment-tag condition. parliament judges each statement alone.
         return "alias actions need the alias and the key, granted in two statements"
+    if issue == "RESOURCE_MISMATCH" and {d["action"] for d in detail} == {
+        "ses:CreateEmailIdentity"
+    }:
+        # The reference lists CreateEmailIdentity twice under the prefix ses: in Pinpoint
+        # Email (no resource type) and in SES v2 (identity*). aws_sesv2_email_identity
+        # calls SES v2, which authorizes it on the identity ARN; parliament takes the first.
+        return "SES v2 authorizes CreateEmailIdentity on the identity"
     if (
         issue == "RESOURCE_POLICY_PRIVILEGE_ESCALATION"
         and policy_address.startswith("aws_iam_role_policy.deploy[")

@@ -49,22 +49,20 @@ class Facts:
     boundaries: Mapping[str, str]  # role ARN -> permissions boundary ARN
 
 
-def facts_from_state(state_values: Mapping[str, Any], region: str, account: str) -> Facts:
+def facts_from_plan(plan: Mapping[str, Any], region: str, account: str) -> Facts:
+    """Tags and boundaries as the plan of the applied environment wants them, which is
+    what AWS holds after an apply (moto does not return every resource's tags)."""
     tags: dict[str, dict[str, str]] = {}
     boundaries: dict[str, str] = {}
-
-    def walk(module: Mapping[str, Any]) -> None:
-        for resource in module.get("resources", []):
-            values = resource.get("values") or {}
-            arn = values.get("arn")
-            if isinstance(arn, str) and isinstance(values.get("tags_all"), dict):
-                tags[arn] = values["tags_all"]
-            if resource["type"] == "aws_iam_role" and values.get("permissions_boundary"):
-                boundaries[values["arn"]] = values["permissions_boundary"]
-        for child in module.get("child_modules", []):
-            walk(child)
-
-    walk(state_values.get("root_module", {}))
+    for change in plan.get("resource_changes", []):
+        values = (change.get("change") or {}).get("after") or {}
+        arn = values.get("arn")
+        if not isinstance(arn, str):
+            continue
+        if isinstance(values.get("tags_all"), dict):
+            tags[arn] = values["tags_all"]
+        if change["type"] == "aws_iam_role" and values.get("permissions_boundary"):
+            boundaries[arn] = values["permissions_boundary"]
     return Facts(region, account, tags, boundaries)
 
 

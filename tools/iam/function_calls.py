@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,8 @@ class Deployed:
     environment: str
     region: str
     account: str
+    # Sender addresses: the local system's (shared/resources.json) -> the environment's.
+    addresses: Mapping[str, str] = field(default_factory=dict)
     local_environment: str = "local"
 
     def translate(self, value: Any, local_region: str) -> Any:
@@ -71,6 +73,8 @@ class Deployed:
             return [self.translate(v, local_region) for v in value]
         if not isinstance(value, str):
             return value
+        if value in self.addresses:
+            return self.addresses[value]
         value = value.replace(f":{local_region}:", f":{self.region}:")
         value = value.replace(f".{local_region}.", f".{self.region}.")
         return re.sub(rf"(^|[/:]){self.local_environment}-", rf"\g<1>{self.environment}-", value)
