@@ -7,6 +7,7 @@ this module; the contract tests and the README diagram read it too.
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +16,14 @@ from . import declarations
 EVENT_TYPE_ATTRIBUTE = "event_type"
 # Attributes every published event carries besides the catalog's per-event ones.
 ENVELOPE_ATTRIBUTES = frozenset({"event_type", "event_version", "source", "correlation_id"})
-MAX_FILTER_KEYS = 5
-MAX_FILTER_COMBINATIONS = 150
+# AWS's filter-policy limits; their one home is shared/aws_limits.json, which
+# Terraform reads too.
+_FILTER_LIMITS = json.loads(
+    (declarations.ROOT / "shared" / "aws_limits.json").read_text("utf-8")
+)["sns_filter_policy"]
+MAX_FILTER_KEYS: int = _FILTER_LIMITS["max_keys"]
+MAX_FILTER_COMBINATIONS: int = _FILTER_LIMITS["max_combinations"]
+MAX_FILTER_BYTES: int = _FILTER_LIMITS["max_bytes"]
 
 
 class TopologyError(ValueError):
@@ -91,8 +98,6 @@ def matches(policy: dict[str, list[str]], attributes: dict[str, str]) -> bool:
 
 def possible_attribute_values(event_type: str) -> dict[str, list[str] | None]:
     """For each attribute an event can carry, its possible values (``None``: any string)."""
-    import json
-
     spec = declarations.catalog()["events"][event_type]
     schema_file = declarations.EVENTS_DIR / "schemas" / f"{event_type}.v{spec['version']}.json"
     properties = json.loads(schema_file.read_text("utf-8")).get("properties", {})

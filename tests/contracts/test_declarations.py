@@ -73,6 +73,7 @@ def test_filter_policies_stay_within_aws_limits_and_can_match(
 ) -> None:
     assert len(subscription.filter_policy) <= topology.MAX_FILTER_KEYS
     assert subscription.combinations <= topology.MAX_FILTER_COMBINATIONS
+    assert len(json.dumps(subscription.filter_policy).encode()) <= topology.MAX_FILTER_BYTES
     assert topology.can_match(subscription), (
         f"{subscription.service}'s filter {subscription.filter_policy} matches no event a "
         "producer can publish"
@@ -127,6 +128,13 @@ def test_every_handler_imports_and_routes_exactly_what_its_manifest_subscribes(
             r"\$\.subscribes\[0\]\.event_type: is required",
         ),
         (lambda m: m.update(colour="red"), r"\$\.colour: is not an allowed field"),
+        (
+            # The generated event_type key would be replaced by the manifest's.
+            lambda m: m["subscribes"].append(
+                {"event_type": "order.placed", "filter": {"event_type": ["inventory.rejected"]}}
+            ),
+            r"\$\.subscribes\[0\]\.filter\.event_type: must be one of \[\]",
+        ),
     ],
 )
 def test_a_bad_manifest_fails_naming_the_file_and_field(

@@ -19,7 +19,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = tfharness.REPO_ROOT
 CATALOG = json.loads((ROOT / "shared/events/catalog.json").read_text())
-RESOURCES = json.loads((ROOT / "shared/resources.json").read_text())
 MANIFESTS = {
     p.parent.name: json.loads(p.read_text())
     for p in sorted((ROOT / "services").glob("*/service.json"))
@@ -268,6 +267,38 @@ def check_deployment(
         api_id = next(a["ApiId"] for a in api.get_apis()["Items"] if a["Name"] == f"{ENV}-http")
         assert sorted(r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]) == routes
         assert outputs["api_url"]
+
+    # Each sender is an SES (v2) identity of the address the environment sets.
+    ses = client(env, "sesv2")
+    identities = {i["IdentityName"] for i in ses.list_email_identities()["EmailIdentities"]}
+    assert set(tfharness.moto_email_senders().values()) <= identities
+
+    # The alarm topic reaches the subscribers the environment sets.
+    alarm_subs = sns.list_subscriptions_by_topic(TopicArn=outputs["alarm_topic_arn"])
+    assert sorted(
+        {"protocol": s["Protocol"], "endpoint": s["Endpoint"]} for s in alarm_subs["Subscriptions"]
+    ) == sorted(tfharness.MOTO_ALARM_SUBSCRIPTIONS, key=lambda s: (s["protocol"], s["endpoint"]))
+
+    # One set of delivery alarms per topic, however many functions subscribe.
+    cloudwatch = client(env, "cloudwatch")
+    alarms = [
+        a
+        for page in cloudwatch.get_paginator("describe_alarms").paginate()
+        for a in page["MetricAlarms"]
+    ]
+    for topic in CATALOG["topics"]:
+        on_topic = sorted(
+            a["MetricName"]
+            for a in alarms
+            if a["Namespace"] == "AWS/SNS"
+            and {"Name": "TopicName", "Value": f"{ENV}-{topic}"} in a["Dimensions"]
+        )
+        assert on_topic == [
+            "NumberOfNotificationsFailed",
+            "NumberOfNotificationsFailedToRedriveToDlq",
+        ]
+    if routes:
+        assert "5xx" in {a["MetricName"] for a in alarms if a["Namespace"] == "AWS/ApiGateway"}
 
 
 def test_manifests_are_readable() -> None:

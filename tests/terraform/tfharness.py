@@ -23,6 +23,16 @@ TERRAFORM_DIR = REPO_ROOT / "terraform"
 MOTO_ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
 
+# What a user sets per environment (docs/terraform.md), as the moto deployment sets it.
+MOTO_ALARM_SUBSCRIPTIONS = [{"protocol": "email", "endpoint": "oncall@moto.example.com"}]
+
+
+def moto_email_senders() -> dict[str, str]:
+    """One address per sender of shared/resources.json, distinct from any checked-in value."""
+    resources = json.loads((REPO_ROOT / "shared/resources.json").read_text("utf-8"))
+    return {name: f"{name}@moto.example.com" for name in resources.get("email_senders", {})}
+
+
 # Every service the environments create, pointed at the moto server.
 ENDPOINT_SERVICES = [
     "apigatewayv2",
@@ -194,6 +204,10 @@ class MotoEnvironment:
             f"-var=region={REGION}",
             f"-var=artifacts_dir={self.artifacts}",
             f"-var=repo_root={REPO_ROOT}",
+            # moto (5.2) has no X-Ray resource-policy API: xray_stub serves it, so the
+            # policy is created and its calls are in the deploy-role check.
+            f"-var=alarm_subscriptions={json.dumps(MOTO_ALARM_SUBSCRIPTIONS)}",
+            f"-var=email_sender_addresses={json.dumps(moto_email_senders())}",
         ]
 
     def run(self, *args: str, capture: bool = False) -> str:

@@ -128,3 +128,9 @@ variable "email_sender_addresses" {
   description = "Address of every e-mail sender of shared/resources.json in this environment, by logical name."
   type        = map(string)
 }
+
+variable "manage_sns_tracing_policy" {
+  description = "Create the X-Ray resource policy SNS active tracing needs; off only where the account's X-Ray resource policies are managed elsewhere."
+  type        = bool
+  default     = true
+}

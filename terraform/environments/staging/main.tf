@@ -38,6 +38,7 @@ module "system" {
   alarm_subscriptions         = var.alarm_subscriptions
   require_alarm_subscriptions = var.require_alarm_subscriptions
   email_sender_addresses      = var.email_sender_addresses
+  manage_sns_tracing_policy   = var.manage_sns_tracing_policy
 
   permissions_boundary_arn = var.permissions_boundary_policy_name == "" ? null : "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_policy_name}"
 }

@@ -2,7 +2,11 @@
 # admits sns.amazonaws.com; without it the topics' tracing_config = "Active"
 # records nothing. Scoped to this environment's topics in this account, as
 # the X-Ray developer guide's "Amazon SNS and AWS X-Ray" page prescribes.
+# An account holds at most five X-Ray resource policies; where they are managed
+# centrally, manage_sns_tracing_policy = false leaves this one out.
 resource "aws_xray_resource_policy" "sns_active_tracing" {
+  count = var.manage_sns_tracing_policy ? 1 : 0
+
   policy_name                 = "${var.environment}-sns-active-tracing"
   bypass_policy_lockout_check = false
 

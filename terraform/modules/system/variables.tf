@@ -205,3 +205,9 @@ variable "email_sender_addresses" {
     error_message = "Each sender address must be an e-mail address."
   }
 }
+
+variable "manage_sns_tracing_policy" {
+  description = "Create the X-Ray resource policy that lets SNS active tracing write segments of this environment's topics. Turn off only where the account's X-Ray resource policies are managed elsewhere (an account holds at most five)."
+  type        = bool
+  default     = true
+}

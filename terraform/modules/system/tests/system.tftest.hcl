@@ -338,9 +338,9 @@ run "sns_may_write_traces_of_this_environments_topics" {
 
   assert {
     condition = (
-      jsondecode(aws_xray_resource_policy.sns_active_tracing.policy_document).Statement[0].Principal == { Service = "sns.amazonaws.com" } &&
-      jsondecode(aws_xray_resource_policy.sns_active_tracing.policy_document).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012" &&
-      sort(jsondecode(aws_xray_resource_policy.sns_active_tracing.policy_document).Statement[0].Condition.ArnLike["aws:SourceArn"]) == sort([
+      jsondecode(aws_xray_resource_policy.sns_active_tracing[0].policy_document).Statement[0].Principal == { Service = "sns.amazonaws.com" } &&
+      jsondecode(aws_xray_resource_policy.sns_active_tracing[0].policy_document).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012" &&
+      sort(jsondecode(aws_xray_resource_policy.sns_active_tracing[0].policy_document).Statement[0].Condition.ArnLike["aws:SourceArn"]) == sort([
         "arn:aws:sns:eu-west-1:123456789012:test-inventory",
         "arn:aws:sns:eu-west-1:123456789012:test-orders",
       ])
@@ -385,4 +385,34 @@ run "an_environment_without_a_sender_address_fails_the_plan" {
   }
 
   expect_failures = [terraform_data.email_senders]
+}
+
+run "a_filter_policy_with_too_many_keys_fails_the_plan" {
+  command = plan
+
+  variables {
+    services_dirs = ["tests/fixtures/wide_filters"]
+  }
+
+  expect_failures = [terraform_data.filter_limits]
+}
+
+run "a_filter_policy_with_too_many_combinations_fails_the_plan" {
+  command = plan
+
+  variables {
+    services_dirs = ["tests/fixtures/broad_filters"]
+  }
+
+  expect_failures = [terraform_data.filter_limits]
+}
+
+run "a_filter_on_the_generated_event_type_key_fails_the_plan" {
+  command = plan
+
+  variables {
+    services_dirs = ["tests/fixtures/generated_key_filters"]
+  }
+
+  expect_failures = [terraform_data.filter_limits]
 }
