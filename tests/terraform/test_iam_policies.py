@@ -134,12 +134,20 @@ def resource_policy_problems(policy: PlannedPolicy) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("plan_fixture", ["deployed_plan", "bootstrap_plan"])
-def test_resource_policies_name_their_principals_and_sources(
-    plan_fixture: str, request: pytest.FixtureRequest
-) -> None:
-    plan = request.getfixturevalue(plan_fixture)
+def check_resource_policies(plan: dict[str, Any]) -> None:
     policies = [p for p in planned_policies(plan) if p.type in RESOURCE_POLICY_TYPES]
     assert policies, "expected key, topic, queue or bucket policies in the plan"
     problems = [p for policy in policies for p in resource_policy_problems(policy)]
     assert problems == [], "\n".join(problems)
+
+
+def test_resource_policies_of_the_environment_name_their_principals_and_sources(
+    deployed_plan: dict[str, Any],
+) -> None:
+    check_resource_policies(deployed_plan)
+
+
+def test_resource_policies_of_the_bootstrap_name_their_principals_and_sources(
+    bootstrap_plan: dict[str, Any],
+) -> None:
+    check_resource_policies(bootstrap_plan)
