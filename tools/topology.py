@@ -18,9 +18,9 @@ EVENT_TYPE_ATTRIBUTE = "event_type"
 ENVELOPE_ATTRIBUTES = frozenset({"event_type", "event_version", "source", "correlation_id"})
 # AWS's filter-policy limits; their one home is shared/aws_limits.json, which
 # Terraform reads too.
-_FILTER_LIMITS = json.loads(
-    (declarations.ROOT / "shared" / "aws_limits.json").read_text("utf-8")
-)["sns_filter_policy"]
+_FILTER_LIMITS = json.loads((declarations.ROOT / "shared" / "aws_limits.json").read_text("utf-8"))[
+    "sns_filter_policy"
+]
 MAX_FILTER_KEYS: int = _FILTER_LIMITS["max_keys"]
 MAX_FILTER_COMBINATIONS: int = _FILTER_LIMITS["max_combinations"]
 MAX_FILTER_BYTES: int = _FILTER_LIMITS["max_bytes"]
