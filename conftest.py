@@ -15,8 +15,15 @@ import pytest
 from moto import mock_aws
 
 import messaging
-from messaging.testing import FAKE_CREDENTIALS, lambda_environment
-from tools.provision import Provisioned, drain, provision
+from tools.contract import FAKE_CREDENTIALS, Provisioned, drain, lambda_environment, provision
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Every test starts and ends with the package's settings and clients forgotten."""
+    messaging.reset()
+    yield
+    messaging.reset()
 
 
 @pytest.fixture

@@ -4,9 +4,16 @@
 # apply-against-moto test lives in tests/terraform/ and runs with `make pytest`.
 
 TERRAFORM ?= terraform
-# Directory of a local provider mirror (registry.terraform.io/hashicorp/aws/...);
-# empty means `terraform init` downloads from the registry (as on GitHub).
-TF_PROVIDER_MIRROR ?=
+# A local provider mirror (a directory holding registry.terraform.io/hashicorp/aws/...)
+# lets `terraform init` run offline: TF_PROVIDER_MIRROR if set, else the first of these
+# that holds the AWS provider: the user's own directories, /opt/tf-plugins, then the
+# system ones Terraform itself reads on Linux ($$XDG_DATA_DIRS/terraform/plugins).
+# None: `terraform init` downloads from the registry (as on GitHub).
+TF_MIRROR_CANDIDATES ?= $(HOME)/.terraform.d/plugins $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/terraform/plugins \
+	/opt/tf-plugins $(patsubst %,%/terraform/plugins,$(subst :, ,$(or $(XDG_DATA_DIRS),/usr/local/share:/usr/share)))
+ifeq ($(strip $(TF_PROVIDER_MIRROR)),)
+override TF_PROVIDER_MIRROR := $(firstword $(foreach d,$(TF_MIRROR_CANDIDATES),$(if $(wildcard $(d)/registry.terraform.io/hashicorp/aws),$(d))))
+endif
 TF_DIR := terraform
 TF_MODULES := $(sort $(patsubst %/,%,$(dir $(wildcard $(TF_DIR)/modules/*/main.tf))))
 TF_OTHER_ROOTS := $(patsubst %/main.tf,%,$(wildcard $(TF_DIR)/bootstrap/main.tf))
@@ -19,6 +26,19 @@ ENV ?=
 TF_ENV_DIR := $(TF_DIR)/environments/$(ENV)
 TF_BIN := $(shell command -v $(TERRAFORM) 2>/dev/null)
 TF_SKIP := echo "SKIPPED: terraform not installed ($(TERRAFORM) not on PATH); install Terraform >= 1.10 to run this target"
+# With no mirror, ask the registry once per run (3 s at most, only for the targets that
+# init); sub-makes and the pytest apply test read the exported answer.
+TF_REGISTRY_PROBE_URL ?= https://registry.terraform.io/.well-known/terraform.json
+ifneq ($(TF_BIN),)
+ifeq ($(TF_PROVIDER_MIRROR)$(origin TF_REGISTRY_REACHABLE),undefined)
+ifneq ($(filter test pytest tf-check tf-validate tf-test tf-checkov,$(MAKECMDGOALS)),)
+TF_REGISTRY_REACHABLE := $(shell python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' \
+	'$(TF_REGISTRY_PROBE_URL)' >/dev/null 2>&1 && echo yes || echo no)
+endif
+endif
+endif
+export TF_REGISTRY_REACHABLE
+TF_INIT_SKIP = echo "SKIPPED: $@: no provider mirror (TF_PROVIDER_MIRROR unset; none in $(or $(strip $(TF_MIRROR_CANDIDATES)),no candidate directory)) and $(TF_REGISTRY_PROBE_URL) unreachable, so terraform init cannot run"
 
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
@@ -47,6 +67,8 @@ $(TF_TARGETS):
 else
 .PHONY: tf-rc
 tf-rc:
+	@if [ -n "$(TF_PROVIDER_MIRROR)" ] && [ ! -d "$(TF_PROVIDER_MIRROR)" ]; then \
+	  echo "error: TF_PROVIDER_MIRROR=$(TF_PROVIDER_MIRROR) is not a directory" >&2; exit 2; fi
 	@mkdir -p $(TF_BUILD)/plugin-cache
 	@{ echo 'plugin_cache_dir = "$(TF_BUILD)/plugin-cache"'; \
 	  echo 'plugin_cache_may_break_dependency_lock_file = true'; \
@@ -78,6 +100,12 @@ tf-fmt: tf-rc ## terraform fmt -check -recursive
 tf-fmt-write: tf-rc ## rewrite every .tf/.tftest.hcl file in canonical format
 	$(TERRAFORM) fmt -recursive $(TF_DIR)
 
+ifeq ($(TF_REGISTRY_REACHABLE),no)
+# No mirror and no registry: the targets that need `terraform init` say so and succeed.
+.PHONY: tf-validate tf-test tf-checkov tf-checkov-plan
+tf-validate tf-test tf-checkov tf-checkov-plan:
+	@$(TF_INIT_SKIP)
+else
 .PHONY: tf-validate
 tf-validate: tf-rc ## init -backend=false and validate every module, environment and the bootstrap
 	@for d in $(TF_MODULES) $(addprefix $(TF_DIR)/environments/,$(TF_ENVS)) $(TF_OTHER_ROOTS); do \
@@ -119,6 +147,7 @@ tf-checkov-plan: $(CHECKOV_VENV)/.installed
 	@$(CHECKOV_ENV) $(CHECKOV) -f $(TF_PLAN_JSON) --framework terraform_plan --repo-root-for-plan-enrichment . $(CHECKOV_ARGS) \
 	  > $(TF_PLAN_JSON).checkov.txt 2>&1; rc=$$?; \
 	  grep -E 'Passed checks|Check: |FAILED for|File: ' $(TF_PLAN_JSON).checkov.txt || cat $(TF_PLAN_JSON).checkov.txt; exit $$rc
+endif
 
 # --- deploy --------------------------------------------------------------------
 

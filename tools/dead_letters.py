@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import declarations
+from .contract import names
 
 # payload -> None when handled, else the error ({"errorType", "errorMessage"})
 Invoke = Callable[[Any], dict[str, Any] | None]
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sqs = boto3.client("sqs")
     for name in wanted:
-        queue = f"{args.env}-{known[name].kebab}-on-failure"
+        queue = names.on_failure_queue_name(name, args.env)
         url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         if args.command == "list":
             for message in receive_all(sqs, url, visibility=30):
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                     QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
                 )
         else:
-            invoke = aws_invoker(boto3.client("lambda"), f"{args.env}-{known[name].kebab}")
+            invoke = aws_invoker(boto3.client("lambda"), names.function_name(name, args.env))
             outcome = redrive_queue(sqs, url, name, invoke, dry_run=args.dry_run)
             print("\n".join(outcome["lines"]))
             if outcome["failed"]:

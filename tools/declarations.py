@@ -20,15 +20,19 @@ EVENTS_DIR = ROOT / "shared" / "events"
 RESOURCES_FILE = ROOT / "shared" / "resources.json"
 MANIFEST_SCHEMA = SERVICES_DIR / "service.schema.json"
 
-DEFAULTS: dict[str, Any] = {
-    "runtime": "python3.11",
-    "architecture": "arm64",
-    "memory_mb": 256,
-    "timeout_s": 10,
-    "routes": [],
-    "resources": {},
-}
-RETRY_DEFAULTS = {"maximum_retry_attempts": 2, "maximum_event_age_s": 3600}
+
+def _schema_defaults() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The manifest schema's ``default``s: top-level fields and ``retries``' fields."""
+    properties = json.loads(MANIFEST_SCHEMA.read_text("utf-8"))["properties"]
+
+    def defaults(fields: dict[str, Any]) -> dict[str, Any]:
+        return {name: spec["default"] for name, spec in fields.items() if "default" in spec}
+
+    return defaults(properties), defaults(properties["retries"]["properties"])
+
+
+# Stated once, in services/service.schema.json; Terraform reads the same ``default``s.
+DEFAULTS, RETRY_DEFAULTS = _schema_defaults()
 
 
 class ManifestError(ValueError):
@@ -60,10 +64,6 @@ class Service:
     @property
     def retries(self) -> dict[str, int]:
         return {**RETRY_DEFAULTS, **self.manifest.get("retries", {})}
-
-    @property
-    def kebab(self) -> str:
-        return self.name.replace("_", "-")
 
 
 @cache

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from . import declarations, topology
+from .contract import names
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KINDS = ("consumer", "publisher", "http")
@@ -76,14 +77,14 @@ def scaffold(
     kind_dir = TEMPLATES / kind
     values = {
         "service": name,
-        "kebab": name.replace("_", "-"),
+        "kebab": names.kebab(name),
         "event_type": event_type,
         "event_name": re.sub(r"[^a-z0-9]+", "_", event_type.lower()),
         "topic": str(events.get(event_type, {}).get("topic", "")),
         "description": {
             "consumer": f"Handles {event_type} events (scaffolded; describe what it does).",
             "publisher": f"Publishes {event_type} events (scaffolded; describe what it does).",
-            "http": f"Answers GET /{name.replace('_', '-')} (scaffolded; describe what it does).",
+            "http": f"Answers GET /{names.kebab(name)} (scaffolded; describe what it does).",
         }[kind],
     }
     package = target / "src" / name

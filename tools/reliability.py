@@ -31,7 +31,7 @@ from botocore.awsrequest import AWSResponse
 
 import messaging
 from messaging import PublishError, new_event, publish_many
-from messaging.testing import FAKE_CREDENTIALS, REGION, lambda_environment, load_fixture
+from tools.contract import REGION, lambda_environment, load_fixture, use_endpoint
 from tools.dead_letters import receive_all
 from tools.local.client import sent_emails
 from tools.local.system import Faults, Options, System
@@ -107,10 +107,10 @@ def _orders(count: int, seed: str) -> list[dict[str, Any]]:
 def _publish(system: System, orders: list[dict[str, Any]], throttle: Throttle) -> dict[str, int]:
     """Publish as orders_api would, re-publishing (same ids) whatever a throttle refused."""
     assert system.provisioned
-    os.environ.update(
+    messaging.reset()
+    messaging.configure(
         lambda_environment(PUBLISHER, environment="local", topic_arns=system.provisioned.topic_arns)
     )
-    messaging.reset()
     messaging.aws_client("sns").meta.events.register(
         "before-send.sns.PublishBatch", throttle, unique_id="reliability-throttle"
     )
@@ -220,8 +220,7 @@ def run(
     try:
         started = time.perf_counter()
         system.start()
-        os.environ.update(FAKE_CREDENTIALS)
-        os.environ["AWS_ENDPOINT_URL"] = system.endpoint_url
+        use_endpoint(system.endpoint_url)
         report.seconds["start"] = time.perf_counter() - started
         orders = _orders(events, seed)
         gate = Throttle(throttle, random.Random(seed))

@@ -121,7 +121,7 @@ def test_every_handler_imports_and_routes_exactly_what_its_manifest_subscribes(
     ("mutate", "message"),
     [
         (lambda m: m.pop("handler"), r"\$\.handler: is required"),
-        (lambda m: m.update(memory_mb=64), r"\$\.memory_mb: must be >= 128"),
+        (lambda m: m.update(memory_mb=64), r"\$\.memory_mb: must be bigger than or equal to 128"),
         (lambda m: m.update(architecture="sparc"), r"\$\.architecture: must be one of"),
         (
             lambda m: m["subscribes"].append({"event": "x"}),

@@ -18,17 +18,13 @@ from moto import mock_aws
 
 from messaging import Envelope
 from messaging.dead_letters import dead_letter_record
-from messaging.testing import load_fixture, sns_event
 from tools import dead_letters
+from tools.contract import FAKE_CREDENTIALS, load_fixture, sns_event
 
 
 @pytest.fixture
 def aws_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
+    for name, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws(config={"lambda": {"use_docker": False}}):

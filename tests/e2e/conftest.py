@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tools.contract import FAKE_CREDENTIALS, REGION
 from tools.declarations import ROOT
 
 BACKOFF_S = 0.1  # Lambda waits minutes between retries; the tests wait a tenth of a second
@@ -76,9 +77,9 @@ class LocalSystem:
         return boto3.client(
             name,
             endpoint_url=self.state["endpoint_url"],
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
 
     def survivors(self) -> list[int]:

@@ -9,15 +9,19 @@ import pytest
 
 from messaging import Envelope
 from messaging.consumer import decode_record, sns_records
-from messaging.testing import load_fixture
+from tools.contract import http_event, load_fixture, scheduled_event
+from tools.contract import sns_notification_record as lambda_record
 from tools.local import artifacts, frontdoor, samples
-from tools.local.system import describe_event, lambda_record, rate_seconds, scheduled_event
+from tools.local.delivery import rate_seconds
+from tools.local.invocations import describe_event
 
 NOTIFICATION = {
     "Type": "Notification",
     "MessageId": "5b1c1bd2-0b0e-4b8e-9d7c-6a1f0c1e2d3f",
     "TopicArn": "arn:aws:sns:us-east-1:123456789012:local-orders",
-    "Message": Envelope(type="order.placed", data=load_fixture("order.placed")).to_json(),
+    "Message": Envelope(
+        type="order.placed", version=2, data=load_fixture("order.placed")
+    ).to_json(),
     "Timestamp": "2026-01-01T00:00:00.000Z",
     "SignatureVersion": "1",
     "Signature": "c2lnbmF0dXJl",
@@ -75,15 +79,15 @@ def test_routes_match_declared_paths_with_parameters(
 
 def test_a_request_becomes_a_payload_2_0_event_and_a_result_a_response() -> None:
     route = frontdoor.Route("orders_api", "GET", "/orders/{order_id}")
-    event = frontdoor.api_event(
-        route,
-        {"order_id": "o-1"},
+    event = http_event(
         "GET",
         "/orders/o-1",
-        "a=1&a=2&b=",
-        {"Host": "127.0.0.1:3000", "Cookie": "x=1; y=2", "X-Thing": "v"},
-        b"",
-        "req-1",
+        route_key=route.route_key,
+        path_parameters={"order_id": "o-1"},
+        query="a=1&a=2&b=",
+        headers={"Host": "127.0.0.1:3000", "Cookie": "x=1; y=2", "X-Thing": "v"},
+        body=b"",
+        request_id="req-1",
     )
     assert event["routeKey"] == "GET /orders/{order_id}"
     assert event["pathParameters"] == {"order_id": "o-1"}
@@ -110,7 +114,7 @@ def test_schedules() -> None:
     assert rate_seconds("rate(1 minute)") == 60
     assert rate_seconds("rate(3 hours)") == 3 * 3600
     assert rate_seconds("cron(0 12 * * ? *)") is None
-    event = scheduled_event("orders_api", "rate(1 minute)")
+    event = scheduled_event("orders_api")
     assert (event["source"], event["detail-type"]) == ("aws.events", "Scheduled Event")
 
 
@@ -150,7 +154,7 @@ def test_a_timed_out_worker_is_replaced_and_survives_the_thread_that_replaced_it
     from pathlib import Path
 
     from tools.declarations import Service
-    from tools.local.system import Worker
+    from tools.local.worker_host import Worker
 
     task_root = tmp_path / "task"
     task_root.mkdir()

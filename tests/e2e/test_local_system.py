@@ -13,22 +13,29 @@ from typing import Any
 
 import pytest
 
-from messaging.testing import load_fixture
+from messaging import Envelope
+from messaging.catalog import load_catalog
+from messaging.publisher import message_attributes
+from tools.contract import load_fixture, scheduled_event
 from tools.declarations import ROOT
 from tools.local.client import sent_emails
-from tools.local.system import scheduled_event
 
 pytestmark = pytest.mark.slow
 
 Invocations = list[dict[str, Any]]
 
 
-def test_an_order_flows_through_every_service(local: Any) -> None:
-    # when
-    status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
-    # then
-    assert status == 202
-    order_id = answer["order_id"]
+def _emails_for(local: Any, order_id: str, count: int = 1) -> list[dict[str, Any]]:
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        sent = [m for m in sent_emails(local.state["endpoint_url"]) if order_id in m["subject"]]
+        if len(sent) >= count:
+            return sent
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} confirmation email(s) for {order_id}")
+
+
+def _reserved(local: Any, order_id: str) -> None:
     local.wait_for(
         lambda found: any(
             i["service"] == "order_status"
@@ -38,6 +45,15 @@ def test_an_order_flows_through_every_service(local: Any) -> None:
             for i in found
         )
     )
+
+
+def test_an_order_flows_through_every_service(local: Any) -> None:
+    # when
+    status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
+    # then
+    assert status == 202
+    order_id = answer["order_id"]
+    _reserved(local, order_id)
     status, order = local.http("GET", f"/orders/{order_id}")
     assert (status, order["status"]) == (200, "reserved")
     item = local.client("dynamodb").get_item(
@@ -49,6 +65,46 @@ def test_an_order_flows_through_every_service(local: Any) -> None:
     assert "1 dead letter" not in letters.stdout
     sent = [m for m in sent_emails(local.state["endpoint_url"]) if order_id in m["subject"]]
     assert [m["destinations"]["ToAddresses"] for m in sent] == [["ada@example.com"]]
+
+
+def test_order_placed_v2_reaches_the_v2_consumer_as_is_and_the_v1_consumer_downcast(
+    local: Any,
+) -> None:
+    # when: orders_api publishes the current version, v2, with item_count
+    status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
+    assert status == 202
+    order_id = answer["order_id"]
+    # then: order_confirmation (on v2) uses item_count; inventory (on v1) reserved the stock
+    assert "Items: 3" in _emails_for(local, order_id)[0]["body"]
+    _reserved(local, order_id)
+
+
+def test_an_order_placed_v1_still_in_flight_is_upcast_for_the_v2_consumer(local: Any) -> None:
+    # given: a stored order whose v2 event went out, and its v1 event as the outbox stored it
+    # before the upgrade, republished to the topic (a new event id, so it is handled again)
+    status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
+    assert status == 202
+    order_id = answer["order_id"]
+    _emails_for(local, order_id)
+    data = {**load_fixture("order.placed.v1"), "order_id": order_id}
+    envelope = Envelope(
+        type="order.placed", version=1, data=data, source="orders_api", correlation_id=order_id
+    )
+    # when
+    local.client("sns").publish(
+        TopicArn=local.state["topic_arns"]["orders"],
+        Message=envelope.to_json(),
+        MessageAttributes=message_attributes(envelope, load_catalog().spec("order.placed")),
+    )
+    # then: order_confirmation (on v2) got item_count from the upcaster; inventory took v1 as is
+    emails = _emails_for(local, order_id, count=2)
+    assert all("Items: 3" in email["body"] for email in emails)
+    local.wait_for(
+        lambda found: any(
+            i["service"] == "inventory" and i.get("event_id") == envelope.id and i["ok"]
+            for i in found
+        )
+    )
 
 
 def test_a_digital_order_never_reaches_inventory(local: Any) -> None:
@@ -132,7 +188,7 @@ def test_unknown_routes_get_a_json_404_and_invoke_runs_one_event(local: Any, tmp
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout)["statusCode"] == 404
     # the EventBridge schedule in orders_api's manifest, invoked by hand
-    event_file.write_text(json.dumps(scheduled_event("orders_api", "rate(1 minute)")))
+    event_file.write_text(json.dumps(scheduled_event("orders_api")))
     invoked = local.cli("invoke", "orders_api", "--event", str(event_file))
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout) == {"republished": []}

@@ -24,8 +24,9 @@ import tfharness
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    if tfharness.terraform_binary() is None:
-        pytest.skip("terraform not installed: the Terraform apply tests need the terraform binary")
+    reason = tfharness.init_unavailable()
+    if reason:
+        pytest.skip(reason)
     with tfharness.moto_server() as endpoint:
         yield endpoint
 

@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown group(s) {unknown}; valid: {', '.join(GROUPS)}")
     mode = MODES[args.mode]
 
+    from tools.contract import use_endpoint
+
     from . import report
-    from .moto_server import moto_server, use_endpoint
+    from .moto_server import moto_server
 
     meta: dict[str, Any] = report.machine() | {
         "mode": args.mode,
@@ -90,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     if {"headline", "floor", "publish", "router", "batching"} & set(only):
         with moto_server() as endpoint:
             use_endpoint(endpoint)
-            from . import latency, overhead, system
+            from . import harness, latency, overhead
 
-            sut = system.start(endpoint)
+            sut = harness.start(endpoint)
             run(
                 "headline",
                 lambda: latency.headline(

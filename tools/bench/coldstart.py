@@ -21,9 +21,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from messaging.testing import FAKE_CREDENTIALS, lambda_environment
 from tools import declarations
 from tools.build import build
+from tools.contract import FAKE_CREDENTIALS, lambda_environment, runtime_environment
 
 from .report import Group, fact, ratio_row, row
 from .stats import Samples
@@ -75,15 +75,8 @@ def _run(
 
 def _lambda_env(service: str, task: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-    env |= FAKE_CREDENTIALS
-    env |= lambda_environment(service)
-    env |= {
-        "AWS_LAMBDA_FUNCTION_NAME": service,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "LAMBDA_TASK_ROOT": task,
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-    }
-    return env
+    env |= FAKE_CREDENTIALS | lambda_environment(service) | runtime_environment(service)
+    return env | {"LAMBDA_TASK_ROOT": task}
 
 
 def top_imports(stderr: str, *, count: int = 5) -> tuple[list[str], list[str]]:

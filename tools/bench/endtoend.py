@@ -28,7 +28,7 @@ from typing import Any
 
 import boto3
 
-from messaging.testing import load_fixture
+from tools.contract import REGION, load_fixture
 
 from .report import Group, row
 from .stats import Samples
@@ -132,7 +132,7 @@ def _measure(group: Group, system: Any, requests: int, burst: int, timeout_s: fl
     base = f"http://127.0.0.1:{system.front_door.port}"
     body = load_fixture("post-orders.body")
     # Enough stock that every order is reserved, as in the headline (the seed has 100).
-    stock = boto3.client("dynamodb", endpoint_url=system.endpoint_url, region_name="us-east-1")
+    stock = boto3.client("dynamodb", endpoint_url=system.endpoint_url, region_name=REGION)
     for item in body["items"]:
         stock.put_item(
             TableName=system.provisioned.tables["stock"],

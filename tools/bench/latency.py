@@ -30,12 +30,12 @@ from messaging import new_event
 from messaging.catalog import load_catalog
 from messaging.publisher import message_attributes
 
+from .harness import Harness, raw_client
 from .report import Group, ratio_row, row
 from .stats import interleave
-from .system import System, raw_client
 
 
-def inline_handler(system: System, third_party_s: float) -> Callable[[dict[str, Any]], Any]:
+def inline_handler(system: Harness, third_party_s: float) -> Callable[[dict[str, Any]], Any]:
     """``POST /orders`` doing the downstream work itself instead of publishing an event."""
     store = importlib.import_module("orders_api.store")
     http = importlib.import_module("orders_api.http")
@@ -45,7 +45,7 @@ def inline_handler(system: System, third_party_s: float) -> Callable[[dict[str, 
 
     confirm = system.order_confirmation.confirm
     reserve_stock = system.inventory.reserve_stock
-    quantities = system.inventory._quantities
+    wanted = system.inventory.wanted_quantities
 
     def handle(event: dict[str, Any]) -> dict[str, Any]:
         request = parse_request(event)
@@ -53,7 +53,7 @@ def inline_handler(system: System, third_party_s: float) -> Callable[[dict[str, 
         envelope = new_event("order.placed", event_data(order), correlation_id=request.request_id)
         store.put_order(order, envelope.to_json(), None)  # the same write as the real handler
         confirm(envelope)  # order_confirmation: the email through SES
-        refusal = reserve_stock(quantities(envelope.data), token=envelope.id)  # inventory
+        refusal = reserve_stock(wanted(envelope.data), token=envelope.id)  # inventory
         if refusal is not None:
             raise RuntimeError(f"stock refused in the benchmark: {refusal}")
         time.sleep(third_party_s)  # the third-party call moto cannot stand in for
@@ -65,7 +65,7 @@ def inline_handler(system: System, third_party_s: float) -> Callable[[dict[str, 
     return handle
 
 
-def headline(system: System, *, rounds: int, iterations: int, third_party_ms: float) -> Group:
+def headline(system: Harness, *, rounds: int, iterations: int, third_party_ms: float) -> Group:
     group = Group(
         "headline",
         "1. POST /orders: event-driven (store, publish, return) vs downstream work inline",
@@ -138,7 +138,7 @@ class XRayDaemon:
 class TracedWorker:
     """``tools.bench.xray_worker``: orders_api with X-Ray active, one request per command."""
 
-    def __init__(self, system: System, daemon_address: str) -> None:
+    def __init__(self, system: Harness, daemon_address: str) -> None:
         env = dict(os.environ) | system.env
         env |= {
             "AWS_LAMBDA_FUNCTION_NAME": "orders_api",
@@ -194,7 +194,7 @@ def trace_header() -> str:
     return f"Root={root};Parent={secrets.token_hex(8)};Sampled=1"
 
 
-def floor(system: System, *, rounds: int, iterations: int, xray: bool = True) -> Group:
+def floor(system: Harness, *, rounds: int, iterations: int, xray: bool = True) -> Group:
     group = Group("floor", "2. Distance to the floor: handler p50 vs the raw boto3 calls it needs")
     dynamodb = raw_client("dynamodb")
     sns = raw_client("sns")
@@ -212,16 +212,10 @@ def floor(system: System, *, rounds: int, iterations: int, xray: bool = True) ->
 
     def write_and_publish() -> None:
         order_id = str(uuid.uuid4())
-        dynamodb.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": item | {"order_id": {"S": order_id}},
-                        "ConditionExpression": "attribute_not_exists(order_id)",
-                    }
-                }
-            ]
+        dynamodb.put_item(
+            TableName=table,
+            Item=item | {"order_id": {"S": order_id}},
+            ConditionExpression="attribute_not_exists(order_id)",
         )
         sns.publish(TopicArn=topic, Message=message, MessageAttributes=attributes)
 
@@ -270,8 +264,8 @@ def floor(system: System, *, rounds: int, iterations: int, xray: bool = True) ->
             )
         )
     group.notes.append(
-        "floor = plain boto3 transact_write_items (same item) + sns.publish (same message and "
-        "attributes): the two calls the handler cannot avoid"
+        "floor = plain boto3 conditional put_item (same item; what the handler writes without an "
+        "Idempotency-Key) + sns.publish (same message and attributes): the two calls it cannot avoid"
     )
     if daemon is not None:
         names = ", ".join(sorted(daemon.subsegment_names)) or "none"

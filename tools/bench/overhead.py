@@ -12,28 +12,34 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from messaging import Envelope, Router, aws_client, new_event, publish, publish_many
-from messaging.config import settings
-from messaging.testing import sns_event
+from messaging import (
+    Envelope,
+    Router,
+    aws_client,
+    configure,
+    new_event,
+    publish,
+    publish_many,
+)
+from tools.contract import sns_event
 
+from .harness import Harness, raw_client, silence_logs
 from .report import Group, fact, ratio_row, row
 from .stats import Figure, Samples, interleave
-from .system import System, raw_client, silence_logs
 
 
-def _order_data(system: System) -> dict[str, Any]:
+def _order_data(system: Harness) -> dict[str, Any]:
     orders = importlib.import_module("orders_api.orders")
     data: dict[str, Any] = orders.event_data(orders.new_order(system.body))
     return data
 
 
-def publish_overhead(system: System, *, rounds: int, iterations: int) -> Group:
+def publish_overhead(system: Harness, *, rounds: int, iterations: int) -> Group:
     group = Group("publish", "3a. messaging.publish vs raw sns.publish(json.dumps(...))")
     sns = raw_client("sns")
     topic = system.provisioned.topic_arns["orders"]
@@ -83,7 +89,7 @@ def _idempotency_supported() -> bool:
     return "idempotent" in inspect.signature(Router.on).parameters
 
 
-def router_overhead(system: System, *, rounds: int, iterations: int, per_sample: int) -> Group:
+def router_overhead(system: Harness, *, rounds: int, iterations: int, per_sample: int) -> Group:
     group = Group(
         "router",
         "3b. Consumer router per event (parse, validate, dispatch) vs raw json.loads",
@@ -113,14 +119,13 @@ def router_overhead(system: System, *, rounds: int, iterations: int, per_sample:
             excluded.handle(event)
 
     def included_batch() -> None:
-        os.environ["TABLE_IDEMPOTENCY"] = system.provisioned.tables["idempotency"]
-        settings.cache_clear()
+        table = system.provisioned.tables["idempotency"]
+        configure(system.env, idempotency_table=table)
         try:
             for event in lambda_events_cache["included"]:
                 included.handle(event)
         finally:
-            os.environ.pop("TABLE_IDEMPOTENCY", None)
-            settings.cache_clear()
+            configure(system.env)
 
     lambda_events_cache: dict[str, list[dict[str, Any]]] = {}
 
@@ -190,7 +195,7 @@ def router_overhead(system: System, *, rounds: int, iterations: int, per_sample:
     return group
 
 
-def batching(system: System, *, chunks: int, chunk: int) -> Group:
+def batching(system: Harness, *, chunks: int, chunk: int) -> Group:
     """``chunks`` interleaved rounds of ``chunk`` events each way, on fresh queues each round."""
     total = chunks * chunk
     group = Group(

@@ -16,10 +16,10 @@ import sys
 import time
 
 from messaging import tracing
-from messaging.testing import http_event, load_fixture
+from tools.contract import http_event, load_fixture
 
+from .harness import silence_logs
 from .latency import trace_header
-from .system import silence_logs
 
 
 def main() -> int:

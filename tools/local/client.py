@@ -13,8 +13,8 @@ import boto3
 import messaging
 from messaging import Envelope, new_event
 from messaging import publish as messaging_publish
-from messaging.testing import FAKE_CREDENTIALS, REGION, lambda_environment
 from tools import topology
+from tools.contract import FAKE_CREDENTIALS, REGION, lambda_environment, use_endpoint
 from tools.dead_letters import receive_all, redrive_queue
 
 from . import artifacts
@@ -85,11 +85,6 @@ def invocations(state: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _aws_env(state: dict[str, Any]) -> None:
-    os.environ.update({**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": state["endpoint_url"]})
-    os.environ.pop("AWS_PROFILE", None)
-
-
 def publish(
     state: dict[str, Any], event_type: str, data: dict[str, Any], publisher: str | None = None
 ) -> Envelope:
@@ -100,12 +95,14 @@ def publish(
     if publisher is not None and publisher not in publishers:
         raise NotRunningError(f"{publisher} does not publish {event_type!r}: {publishers}")
     service = publisher or publishers[0]
-    _aws_env(state)
-    os.environ.update(lambda_environment(service, topic_arns=state["topic_arns"]))
+    use_endpoint(state["endpoint_url"])
     messaging.reset()
-    event = new_event(event_type, data)
-    messaging_publish(event)
-    messaging.reset()
+    messaging.configure(lambda_environment(service, topic_arns=state["topic_arns"]))
+    try:
+        event = new_event(event_type, data)
+        messaging_publish(event)
+    finally:
+        messaging.reset()
     return event
 
 
@@ -114,8 +111,8 @@ def _sqs(state: dict[str, Any]) -> Any:
         "sqs",
         endpoint_url=state["endpoint_url"],
         region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 
-from messaging.testing import REGION, load_fixture
+from tools.contract import REGION, load_fixture
 
 from .client import sent_emails
 from .system import LocalError, Options, System

@@ -12,15 +12,18 @@ import json
 import re
 import threading
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
-from messaging.testing import ACCOUNT_ID
+from tools import declarations
+from tools.contract import http_event
 
-if TYPE_CHECKING:
-    from .system import System
+# (service, event, request_id, source=, extra=) -> the worker's answer
+Invoke = Callable[..., dict[str, Any]]
+# (method, path under /__local/, body, x-local-source) -> (status, JSON-able answer)
+Control = Callable[[str, str, bytes, str], tuple[int, Any]]
 
 CONTROL = "/__local/"
 
@@ -41,78 +44,15 @@ class Route:
         return found.groupdict() if found else None
 
 
-def routes(system: System) -> list[Route]:
+def routes(services: Iterable[declarations.Service]) -> list[Route]:
+    """The declared routes of ``services``, most specific first."""
     found = [
-        Route(name, route["method"], route["path"])
-        for name, service in system.services.items()
+        Route(service.name, route["method"], route["path"])
+        for service in services
         for route in service.routes
     ]
     # Literal paths before parameterised ones, as API Gateway prefers the most specific.
     return sorted(found, key=lambda r: (r.path.count("{"), -len(r.path)))
-
-
-def api_event(
-    route: Route,
-    params: dict[str, str],
-    method: str,
-    raw_path: str,
-    query: str,
-    headers: dict[str, str],
-    body: bytes,
-    request_id: str,
-) -> dict[str, Any]:
-    """The payload format 2.0 event API Gateway would send for this request."""
-    now = datetime.now(UTC)
-    lowered: dict[str, str] = {}
-    for name, value in headers.items():
-        key = name.lower()
-        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
-    cookies = [c.strip() for c in lowered.pop("cookie", "").split(";") if c.strip()]
-    query_parameters: dict[str, str] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
-        query_parameters[name] = (
-            f"{query_parameters[name]},{value}" if name in query_parameters else value
-        )
-    try:
-        text: str | None = body.decode("utf-8") if body else None
-        encoded = False
-    except UnicodeDecodeError:
-        text, encoded = base64.b64encode(body).decode(), True
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route.route_key,
-        "rawPath": raw_path,
-        "rawQueryString": query,
-        "headers": lowered,
-        "requestContext": {
-            "accountId": ACCOUNT_ID,
-            "apiId": "local",
-            "domainName": lowered.get("host", "127.0.0.1"),
-            "domainPrefix": "local",
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": lowered.get("user-agent", ""),
-            },
-            "requestId": request_id,
-            "routeKey": route.route_key,
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
-        "isBase64Encoded": encoded,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    if query_parameters:
-        event["queryStringParameters"] = query_parameters
-    if params:
-        event["pathParameters"] = params
-    if text is not None:
-        event["body"] = text
-    return event
 
 
 def http_response(result: Any) -> tuple[int, dict[str, str], list[str], bytes]:
@@ -127,9 +67,18 @@ def http_response(result: Any) -> tuple[int, dict[str, str], list[str], bytes]:
 
 
 class FrontDoor:
-    def __init__(self, system: System, host: str, port: int) -> None:
-        self.system = system
-        self.routes = routes(system)
+    def __init__(
+        self,
+        routes: list[Route],
+        invoke: Invoke,
+        host: str,
+        port: int,
+        *,
+        control: Control | None = None,
+    ) -> None:
+        self.routes = routes
+        self.invoke = invoke
+        self._control = control
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -186,11 +135,12 @@ class FrontDoor:
             if params is None:
                 continue
             request_id = str(uuid.uuid4())
-            event = api_event(
-                route, params, request.command, parts.path, parts.query,
-                dict(request.headers.items()), body, request_id,
+            event = http_event(
+                request.command, parts.path, body=body, headers=dict(request.headers.items()),
+                route_key=route.route_key, path_parameters=params, query=parts.query,
+                request_id=request_id,
             )  # fmt: skip
-            answer = self.system.invoke(
+            answer = self.invoke(
                 route.service, event, request_id, source="http", extra={"route": route.route_key}
             )
             if not answer["ok"]:
@@ -203,18 +153,9 @@ class FrontDoor:
 
     def control(self, request: BaseHTTPRequestHandler, path: str, body: bytes) -> None:
         """``GET state``, ``GET invocations``, ``POST invoke/<service>`` (body: the event)."""
-        if request.command == "GET" and path == "state":
-            self.reply(request, 200, json.dumps(self.system.state()).encode())
-        elif request.command == "GET" and path == "invocations":
-            self.reply(request, 200, json.dumps(self.system.invocations, default=str).encode())
-        elif request.command == "POST" and path.startswith("invoke/"):
-            service = path.removeprefix("invoke/")
-            if service not in self.system.workers:
-                message = {"message": f"no service {service!r} runs in this system"}
-                self.reply(request, 404, json.dumps(message).encode())
-                return
-            source = request.headers.get("x-local-source") or "invoke"
-            answer = self.system.invoke(service, json.loads(body or b"{}"), source=source)
-            self.reply(request, 200, json.dumps(answer, default=str).encode())
-        else:
+        if self._control is None:
             self.reply(request, 404, b'{"message":"Not Found"}')
+            return
+        source = request.headers.get("x-local-source") or "invoke"
+        status, answer = self._control(request.command, path, body, source)
+        self.reply(request, status, json.dumps(answer, default=str).encode())

@@ -9,14 +9,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 import messaging
 from messaging import new_event
-from messaging.testing import ACCOUNT_ID, REGION, http_event, load_fixture, sns_record
 from tools import declarations, topology
+from tools.contract import http_event, load_fixture, names, sns_record
 
 from .frontdoor import Route
 
@@ -40,17 +39,12 @@ def sns_sample(event_type: str) -> dict[str, Any]:
     if data is None:
         raise SampleError(f"no fixture tests/events/{event_type}.json to take the data from")
     publisher = (topology.publishers().get(event_type) or ["local"])[0]
-    saved = dict(os.environ)
+    messaging.configure(service_name=publisher)
     try:
-        os.environ["SERVICE_NAME"] = publisher
-        messaging.reset()
         envelope = new_event(event_type, data)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         messaging.reset()
-    topic = catalog[event_type]["topic"]
-    arn = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:local-{topic.replace('_', '-')}"
+    arn = names.topic_arn(catalog[event_type]["topic"], "local")
     return {"Records": [sns_record(envelope, topic_arn=arn)]}
 
 

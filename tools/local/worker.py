@@ -48,10 +48,9 @@ class Context:
 
     def __init__(self, request_id: str, deadline: float) -> None:
         name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
-        region = os.environ.get("AWS_REGION", "us-east-1")
         self.function_name = name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{name}"
+        self.invoked_function_arn = os.environ.get("LOCAL_FUNCTION_ARN", "")
         self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         self.aws_request_id = request_id
         self.log_group_name = f"/aws/lambda/{name}"
@@ -71,22 +70,47 @@ class InjectedPermanentFailure(Exception):
 
 
 class Faults:
-    """``LOCAL_FAULTS``: which events fail, keyed on the envelope id (see system.Faults).
+    """Which events fail or arrive twice, decided by a hash of their id, so runs repeat.
 
-    Half the transient failures strike before the handler runs (a crash), half after it
-    (the response lost), which the idempotency layer must absorb on the retry.
+    The reliability suite (tools/reliability.py) sets fractions of events whose handling
+    fails once (``transient``) or always (``permanent``), and of SNS notifications
+    delivered twice (``duplicate``, decided by the local system's delivery). The worker
+    reads them from ``LOCAL_FAULTS``. Half the transient failures strike before the
+    handler runs (a crash), half after it (the response lost), which the idempotency
+    layer must absorb on the retry.
     """
 
-    def __init__(self, spec: str) -> None:
-        settings = json.loads(spec) if spec else {}
-        self.transient = float(settings.get("transient", 0.0))
-        self.permanent = float(settings.get("permanent", 0.0))
-        self.seed = str(settings.get("seed", ""))
+    FIELDS = ("transient", "permanent", "duplicate", "seed")
+
+    def __init__(
+        self,
+        transient: float = 0.0,
+        permanent: float = 0.0,
+        duplicate: float = 0.0,
+        seed: str = "faults",
+    ) -> None:
+        self.transient = transient
+        self.permanent = permanent
+        self.duplicate = duplicate
+        self.seed = seed
         self.struck: set[str] = set()
 
-    def _draw(self, key: str) -> float:
+    @classmethod
+    def from_json(cls, spec: str) -> Faults:
+        given = json.loads(spec) if spec else {}
+        return cls(**{name: given[name] for name in cls.FIELDS if name in given})
+
+    def to_json(self) -> str:
+        return json.dumps({name: getattr(self, name) for name in self.FIELDS})
+
+    def draw(self, key: str) -> float:
+        """A number in [0, 1) fixed by ``key`` and the seed."""
         digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64
+
+    def duplicated(self, message_id: str) -> bool:
+        """Whether the SNS notification ``message_id`` is delivered a second time."""
+        return self.draw(f"duplicate:{message_id}") < self.duplicate
 
     def before(self, event: Any) -> bool:
         """Raise for a fault before the handler; ``True`` when one is due after it."""
@@ -96,7 +120,7 @@ class Faults:
             event_id = str(json.loads(event["Records"][0]["Sns"]["Message"])["id"])
         except (KeyError, IndexError, TypeError, ValueError):
             return False
-        draw = self._draw(f"handle:{event_id}")
+        draw = self.draw(f"handle:{event_id}")
         if draw < self.permanent:
             raise InjectedPermanentFailure(f"injected: event {event_id} always fails")
         if draw < self.permanent + self.transient and event_id not in self.struck:
@@ -141,7 +165,7 @@ def main() -> int:
         s.strip() for s in os.environ.get("LOCAL_FAIL_SERVICES", "").split(",") if s.strip()
     }
     timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "30"))
-    faults = Faults(os.environ.get("LOCAL_FAULTS", ""))
+    faults = Faults.from_json(os.environ.get("LOCAL_FAULTS", ""))
 
     call_log_dir = os.environ.get("LOCAL_CALL_LOG_DIR")
     if call_log_dir:  # the test session records every AWS call (tools/local/call_log.py)

@@ -11,7 +11,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from messaging import Envelope
-from messaging.testing import load_fixture, sns_event
+from tools.contract import load_fixture, sns_event
 
 
 @pytest.fixture
@@ -27,14 +27,27 @@ def test_sends_the_confirmation_to_the_customer(handler: ModuleType) -> None:
     # given
     order = load_fixture("order.placed")
     # when
-    handler.handle(sns_event(Envelope(type="order.placed", data=order)), None)
+    handler.handle(sns_event(Envelope(type="order.placed", version=2, data=order)), None)
     # then
     [message] = _sent()
     assert message.destinations["ToAddresses"] == ["ada@example.com"]  # type: ignore[attr-defined]
     assert message.source == "orders@example.com"  # type: ignore[attr-defined]
     assert f"Order {order['order_id']} confirmed" == message.subject  # type: ignore[attr-defined]
     assert "2 x BOOK-42" in message.body  # type: ignore[attr-defined]
+    assert "Items: 3" in message.body  # type: ignore[attr-defined]
     assert "Total: 33.99 EUR" in message.body  # type: ignore[attr-defined]
+
+
+def test_a_version_1_event_still_in_flight_is_upcast_before_the_handler_sees_it(
+    handler: ModuleType,
+) -> None:
+    # given: an order.placed v1, as the outbox stored it before the upgrade (no item_count)
+    order = {k: v for k, v in load_fixture("order.placed").items() if k != "item_count"}
+    # when
+    handler.handle(sns_event(Envelope(type="order.placed", version=1, data=order)), None)
+    # then: the v1 -> v2 upcaster derived the count from the quantities
+    [message] = _sent()
+    assert "Items: 3" in message.body  # type: ignore[attr-defined]
 
 
 def test_ses_refusal_propagates_so_lambda_retries(handler: ModuleType) -> None:
@@ -42,7 +55,9 @@ def test_ses_refusal_propagates_so_lambda_retries(handler: ModuleType) -> None:
     boto3.client("ses").delete_identity(Identity="orders@example.com")
     # when / then
     with pytest.raises(Exception, match="not verified"):
-        handler.handle(sns_event(Envelope(type="order.placed", data=load_fixture("order.placed"))))
+        handler.handle(
+            sns_event(Envelope(type="order.placed", version=2, data=load_fixture("order.placed")))
+        )
     assert _sent() == []
 
 

@@ -7,8 +7,7 @@ import boto3
 import pytest
 
 from messaging import Envelope
-from messaging.testing import load_fixture, sns_event
-from tools.provision import Provisioned
+from tools.contract import Provisioned, load_fixture, sns_event
 
 ORDER_ID = load_fixture("order.placed")["order_id"]
 
@@ -60,7 +59,7 @@ def test_delivered_order_placed_clears_the_owed_event(
         UpdateExpression="SET pending_event = :event",
         ExpressionAttributeValues={":event": "{}"},
     )
-    placed = Envelope(type="order.placed", data=load_fixture("order.placed"))
+    placed = Envelope(type="order.placed", version=2, data=load_fixture("order.placed"))
     # when
     handler.handle(sns_event(placed), None)
     # then

@@ -11,7 +11,7 @@ import pytest
 
 import messaging
 from messaging.catalog import catalog_dir
-from messaging.testing import load_fixture
+from tools.contract import load_fixture
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def blob_catalog(
     catalog_file.write_text(json.dumps(catalog))
     schema = {"type": "object", "properties": {"payload": {"type": "string"}}}
     (tmp_path / "events" / "schemas" / "test.blob.v1.json").write_text(json.dumps(schema))
-    monkeypatch.setenv("EVENT_CATALOG_DIR", str(tmp_path / "events"))
-    monkeypatch.setenv("PUBLISHES", "order.placed,test.blob")
-    messaging.reset()
+    messaging.configure(
+        catalog_dir=str(tmp_path / "events"), publishes=frozenset({"order.placed", "test.blob"})
+    )
     return tmp_path / "events"

@@ -18,8 +18,7 @@ from messaging import (
 )
 from messaging.catalog import load_catalog
 from messaging.publisher import SNS_MAX_MESSAGE_BYTES, message_attributes, wire_size
-from messaging.testing import sns_record
-from tools.provision import Provisioned, drain
+from tools.contract import Provisioned, drain, sns_record
 
 Published = Callable[[str], list[dict[str, Any]]]
 
@@ -75,8 +74,7 @@ def test_filter_attributes_survive_the_claim_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # given: a threshold low enough that an ordinary order is checked in
-    monkeypatch.setenv("LARGE_EVENT_THRESHOLD_BYTES", "500")
-    messaging.reset()
+    messaging.configure(large_event_threshold_bytes=500)
     # when
     publish(new_event("order.placed", order))
     # then: the data moved to S3, the routing attributes stayed on the message
@@ -86,11 +84,8 @@ def test_filter_attributes_survive_the_claim_check(
     assert notification["MessageAttributes"]["event_type"]["Value"] == "order.placed"
 
 
-def test_without_a_bucket_an_oversized_event_is_refused_with_its_size(
-    blob_catalog: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("BUCKET_LARGE_EVENTS")
-    messaging.reset()
+def test_without_a_bucket_an_oversized_event_is_refused_with_its_size(blob_catalog: Any) -> None:
+    messaging.configure(messaging.settings(), large_event_bucket=None)
     event = new_event("test.blob", {"payload": "x" * (_room() + 1)})
     with pytest.raises(EventTooLargeError, match=f"{SNS_MAX_MESSAGE_BYTES + 1} bytes"):
         publish(event)

@@ -10,8 +10,7 @@ import pytest
 
 from messaging import Envelope, Router
 from messaging.idempotency import COMPLETED, IN_PROGRESS, EventInProgressError, payload_digest
-from messaging.testing import load_fixture, sns_event
-from tools.provision import Provisioned
+from tools.contract import Provisioned, load_fixture, sns_event
 
 
 @pytest.fixture
@@ -37,7 +36,9 @@ def router(calls: list[str]) -> Router:
 
 
 def _placed(**changes: Any) -> Envelope:
-    return Envelope(type="order.placed", data={**load_fixture("order.placed"), **changes})
+    return Envelope(
+        type="order.placed", version=2, data={**load_fixture("order.placed"), **changes}
+    )
 
 
 def _claim(system: Provisioned, envelope: Envelope, *, until: int) -> None:
@@ -130,7 +131,7 @@ def test_same_id_with_a_different_payload_is_dead_lettered_not_skipped(
     first = _placed()
     router.handle(sns_event(first), None)
     tampered = Envelope(
-        type=first.type, id=first.id, data={**first.data, "total_cents": 1}, version=1
+        type=first.type, id=first.id, data={**first.data, "total_cents": 1}, version=2
     )
     result = router.handle(sns_event(tampered), None)
     assert calls == [first.id]

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import messaging
 from messaging import get_logger, log_context
 from messaging.tracing import continue_trace, outgoing_traceparent
 
@@ -50,7 +51,7 @@ def test_span_is_a_no_op_outside_lambda() -> None:
 def test_logs_are_json_with_the_bound_event_context(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SERVICE_NAME", "order_confirmation")
+    messaging.configure(service_name="order_confirmation")
     log = get_logger("test-json")
     log.handlers[0].stream = sys.stdout  # capsys replaces stdout per test
     with log_context(event_id="e-1", event_type="order.placed", correlation_id="c-1"):

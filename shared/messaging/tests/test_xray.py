@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from messaging.testing import load_fixture
+from tools.contract import FAKE_CREDENTIALS, load_fixture
 
 TRACE_ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 
@@ -24,15 +24,14 @@ SCRIPT = textwrap.dedent(
     from moto import mock_aws
     import messaging
     from messaging import Envelope, Router, new_event, publish
-    from messaging.testing import sns_event
+    from tools.contract import sns_event
 
     order = json.loads(sys.argv[1])
     with mock_aws():
         import boto3
         arn = boto3.client("sns").create_topic(Name="local-orders")["TopicArn"]
-        import os
-        os.environ["TOPIC_ARN_ORDERS"] = arn
         messaging.reset()
+        messaging.configure(topic_arns={"TOPIC_ARN_ORDERS": arn})
         event = new_event("order.placed", order)
         publish(event)
         router = Router(dead_letter_poison=False)
@@ -51,9 +50,7 @@ def test_publish_and_handle_emit_subsegments_and_carry_the_trace(tmp_path: Path)
     port = daemon.getsockname()[1]
     env = {
         "PATH": "/usr/bin:/bin",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        **FAKE_CREDENTIALS,
         "SERVICE_NAME": "orders_api",
         "PUBLISHES": "order.placed",
         "AWS_LAMBDA_FUNCTION_NAME": "local-orders-api",

@@ -52,7 +52,7 @@ resource "aws_kms_alias" "data" {
 resource "aws_dynamodb_table" "this" {
   for_each = var.tables
 
-  name                        = "${var.environment}-${each.key}"
+  name                        = "${var.environment}-${replace(each.key, "_", "-")}"
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = each.value.hash_key
   deletion_protection_enabled = var.deletion_protection
@@ -90,7 +90,7 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Objects are short-lived claim-check bodies written and read only by the services' roles; access is audited through CloudTrail, and a server-access-log bucket would itself need logging without adding a reader.
   #checkov:skip=CKV_AWS_144:Bodies expire within days and are only needed while their event is in flight; replicating them to a second region would double the copies of customer data without a recovery use.
   #checkov:skip=CKV2_AWS_62:Nothing reacts to object events: readers learn the key from the SNS event that carries it.
-  bucket        = "${var.environment}-${each.key}-${local.account_id}"
+  bucket        = "${var.environment}-${replace(each.key, "_", "-")}-${local.account_id}"
   force_destroy = var.force_destroy_buckets
   tags          = var.tags
 }

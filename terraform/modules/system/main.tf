@@ -22,17 +22,22 @@ locals {
   }]...)
   manifests = { for name, p in local.manifest_paths : name => jsondecode(file(p)) }
 
+  # Manifest defaults are stated once, in the manifest schema; the Python tools read it too.
+  manifest_schema = jsondecode(file("${local.repo_root}/services/service.schema.json")).properties
+  defaults        = { for k, p in local.manifest_schema : k => p.default if can(p.default) }
+  retry_defaults  = { for k, p in local.manifest_schema.retries.properties : k => p.default if can(p.default) }
+
   services = { for name, m in local.manifests : name => {
     handler                = m.handler
-    runtime                = try(m.runtime, "python3.11")
-    architecture           = try(m.architecture, "arm64")
-    memory_mb              = try(m.memory_mb, 256)
-    timeout_s              = try(m.timeout_s, 10)
-    maximum_retry_attempts = try(m.retries.maximum_retry_attempts, 2)
-    maximum_event_age_s    = try(m.retries.maximum_event_age_s, 3600)
+    runtime                = try(m.runtime, local.defaults.runtime)
+    architecture           = try(m.architecture, local.defaults.architecture)
+    memory_mb              = try(m.memory_mb, local.defaults.memory_mb)
+    timeout_s              = try(m.timeout_s, local.defaults.timeout_s)
+    maximum_retry_attempts = try(m.retries.maximum_retry_attempts, local.retry_defaults.maximum_retry_attempts)
+    maximum_event_age_s    = try(m.retries.maximum_event_age_s, local.retry_defaults.maximum_event_age_s)
     publishes              = [for e in m.publishes : e]
     subscribes             = [for s in m.subscribes : { event_type = s.event_type, filter_json = jsonencode(try(s.filter, {})) }]
-    routes                 = [for r in try(m.routes, []) : { method = r.method, path = r.path }]
+    routes                 = [for r in try(m.routes, local.defaults.routes) : { method = r.method, path = r.path }]
     schedule               = try(m.schedule, null)
     tables                 = { for t, access in try(m.resources.tables, {}) : t => access }
     buckets                = { for b, access in try(m.resources.buckets, {}) : b => access }
@@ -160,7 +165,8 @@ module "topics" {
   source   = "../sns_topic"
   for_each = local.catalog.topics
 
-  name                                = "${var.environment}-${each.key}"
+  # Kebab-case, like every AWS name (tools/contract/names.py applies the same rule).
+  name                                = "${var.environment}-${replace(each.key, "_", "-")}"
   log_kms_key_arn                     = aws_kms_key.logs.arn
   log_retention_days                  = var.log_retention_days
   delivery_status_success_sample_rate = var.delivery_status_success_sample_rate

@@ -30,7 +30,8 @@ if not STOCK_TABLE:
     raise ConfigurationError("TABLE_STOCK is not set")
 
 
-def _quantities(order: dict[str, Any]) -> dict[str, int]:
+def wanted_quantities(order: dict[str, Any]) -> dict[str, int]:
+    """Units wanted per SKU, summed over the order's lines."""
     wanted: Counter[str] = Counter()
     for item in order["items"]:
         wanted[item["sku"]] += item["quantity"]
@@ -72,7 +73,7 @@ def reserve_stock(quantities: dict[str, int], token: str) -> tuple[str, list[str
 @router.on("order.placed")
 def reserve(event: Envelope) -> None:
     order_id = event.data["order_id"]
-    quantities = _quantities(event.data)
+    quantities = wanted_quantities(event.data)
     refusal = reserve_stock(quantities, token=event.id)
     if refusal is None:
         lines = [{"sku": sku, "quantity": quantity} for sku, quantity in quantities.items()]

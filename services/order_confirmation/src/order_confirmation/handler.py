@@ -22,7 +22,8 @@ def _money(cents: int, currency: str) -> str:
 def confirmation_text(order: dict[str, Any]) -> str:
     lines = [f"Thank you for your order {order['order_id']}.", ""]
     lines += [f"  {item['quantity']} x {item['sku']}" for item in order["items"]]
-    lines += ["", f"Total: {_money(order['total_cents'], order['currency'])}"]
+    lines += ["", f"Items: {order['item_count']}"]
+    lines += [f"Total: {_money(order['total_cents'], order['currency'])}"]
     return "\n".join(lines)
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from messaging import Envelope, get_logger, log_context, new_event, publish
 
 from . import store
-from .http import HttpError, Request, error_response, parse_request, response
+from .errors import HttpError
+from .http import Request, error_response, parse_request, response
 from .orders import event_data, new_order
 
 log = get_logger()
@@ -23,8 +24,22 @@ _ORDER_PATH = re.compile(r"^/orders/(?P<order_id>[A-Za-z0-9-]{1,64})$")
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 
 
+# What anyone holding an order id may read: no e-mail address, nothing about the customer.
+PUBLIC_FIELDS = (
+    "order_id",
+    "status",
+    "status_detail",
+    "items",
+    "total_cents",
+    "currency",
+    "fulfilment",
+    "placed_at",
+)
+RETRY_AFTER_S = 1
+
+
 def _public(order: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in order.items() if key != "pending_event"}
+    return {key: order[key] for key in PUBLIC_FIELDS if key in order}
 
 
 def _publish_pending(order: dict[str, Any]) -> None:
@@ -52,6 +67,11 @@ def place_order(request: Request) -> dict[str, Any]:
     with log_context(order_id=order["order_id"], event_id=event.id):
         try:
             store.put_order(order, event.to_json(), key)
+        except store.StoreUnavailableError as error:
+            log.warning("order not stored, the client may retry", extra={"reason": str(error)})
+            raise HttpError(
+                503, "the order could not be stored now; retry", retry_after_s=RETRY_AFTER_S
+            ) from None
         except store.KeyAlreadyUsedError:
             raced = store.order_for_key(str(key))
             if raced is None:

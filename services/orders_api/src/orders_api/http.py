@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-
-class HttpError(Exception):
-    """An error the client caused or can act on; becomes a JSON response with ``status``."""
-
-    def __init__(self, status: int, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.details = details
+from .body import MAX_BODY_BYTES, body_problems, parse_json, text_of
+from .errors import HttpError
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +22,23 @@ class Request:
     request_id: str
 
     def json(self) -> Any:
+        """The body as JSON: non-integers as ``Decimal``; ``HttpError`` 400 for anything
+        DynamoDB or the schema cannot take, naming the field where there is one."""
         if self.body is None or self.body.strip() == "":
             raise HttpError(400, "the request body is empty; send a JSON object")
-        try:
-            return json.loads(self.body)
-        except ValueError as error:
-            raise HttpError(400, f"the request body is not valid JSON: {error}") from None
+        value = parse_json(self.body)
+        problems = body_problems(value)
+        if problems:
+            raise HttpError(400, "the request body cannot be stored", problems=problems)
+        return value
+
+
+def _too_large(size: int) -> HttpError:
+    return HttpError(
+        413,
+        f"the request body is {size:,} bytes; the limit is {MAX_BODY_BYTES:,} bytes",
+        limit_bytes=MAX_BODY_BYTES,
+    )
 
 
 def parse_request(event: Any) -> Request:
@@ -46,11 +53,20 @@ def parse_request(event: Any) -> Request:
     body = event.get("body")
     if body is not None and not isinstance(body, str):
         raise HttpError(400, "the event body must be a string")
-    if body is not None and event.get("isBase64Encoded"):
-        try:
-            body = base64.b64decode(body, validate=True).decode("utf-8")
-        except ValueError:
-            raise HttpError(400, "the request body is not valid base64-encoded UTF-8") from None
+    if body is not None:
+        # Base64 grows 4/3; refuse an oversized body before decoding it.
+        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+            raise _too_large(len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body))
+        if event.get("isBase64Encoded"):
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except binascii.Error:
+                raise HttpError(400, "the request body is not valid base64") from None
+        else:
+            raw = body.encode("utf-8", "surrogatepass")
+        if len(raw) > MAX_BODY_BYTES:
+            raise _too_large(len(raw))
+        body = text_of(raw)
     path = event.get("rawPath") or http.get("path") or "/"
     return Request(
         method=http["method"].upper(),
@@ -63,11 +79,18 @@ def parse_request(event: Any) -> Request:
     )
 
 
+def _plain(value: Any) -> Any:
+    # Numbers read back from DynamoDB are Decimal; JSON has no Decimal.
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {"content-type": "application/json", **(headers or {})},
-        "body": json.dumps(body, separators=(",", ":")),
+        "body": json.dumps(body, separators=(",", ":"), default=_plain),
     }
 
 
@@ -75,4 +98,6 @@ def error_response(error: HttpError) -> dict[str, Any]:
     headers = {}
     if error.status == 405 and "allowed" in error.details:
         headers["allow"] = ", ".join(error.details["allowed"])
+    if "retry_after_s" in error.details:
+        headers["retry-after"] = str(error.details["retry_after_s"])
     return response(error.status, {"error": str(error), **error.details}, headers)

@@ -10,7 +10,8 @@ from typing import Any
 
 from messaging.validation import compile_schema
 
-from .http import HttpError
+from .body import MAX_PROBLEMS
+from .errors import HttpError
 
 _validate_request = compile_schema(
     json.loads(Path(__file__).with_name("request.schema.json").read_text(encoding="utf-8")),
@@ -27,7 +28,9 @@ def new_order(body: Any) -> dict[str, Any]:
     """An order from a request body; ``HttpError`` 400 naming each offending field."""
     problems = _validate_request(body)
     if problems:
-        raise HttpError(400, "the order is invalid", problems=[_field(p) for p in problems])
+        raise HttpError(
+            400, "the order is invalid", problems=[_field(p) for p in problems[:MAX_PROBLEMS]]
+        )
     items = [dict(item) for item in body["items"]]
     return {
         "order_id": str(uuid.uuid4()),
@@ -44,4 +47,6 @@ def new_order(body: Any) -> dict[str, Any]:
 def event_data(order: dict[str, Any]) -> dict[str, Any]:
     """The ``order.placed`` payload: the order without its storage-only fields."""
     keys = ("order_id", "customer_email", "items", "total_cents", "currency", "fulfilment")
-    return {key: order[key] for key in keys}
+    data = {key: order[key] for key in keys}
+    data["item_count"] = sum(int(item["quantity"]) for item in order["items"])
+    return data

@@ -11,8 +11,12 @@ which idempotent consumers handle once.
 from __future__ import annotations
 
 import os
-from decimal import Decimal
+import random
+import time
 from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from messaging import ConfigurationError, aws_client
 
@@ -26,44 +30,16 @@ def _table() -> str:
     return name
 
 
-# A few lines instead of boto3.dynamodb.types: importing that module pulls in
-# s3transfer and costs this function ~60 ms of cold start for the four types orders use.
-def _serialize(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, int | float | Decimal):
-        return {"N": str(value)}
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, list):
-        return {"L": [_serialize(item) for item in value]}
-    if isinstance(value, dict):
-        return {"M": {str(key): _serialize(item) for key, item in value.items()}}
-    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
-
-
-def _deserialize(attribute: dict[str, Any]) -> Any:
-    ((kind, value),) = attribute.items()
-    if kind == "N":
-        number = Decimal(value)
-        return int(number) if number == number.to_integral_value() else float(number)
-    if kind == "L":
-        return [_deserialize(item) for item in value]
-    if kind == "M":
-        return {key: _deserialize(item) for key, item in value.items()}
-    if kind == "NULL":
-        return None
-    return value  # S, BOOL
+_SERIALIZER = TypeSerializer()
+_DESERIALIZER = TypeDeserializer()
 
 
 def _item(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serialize(value) for key, value in record.items() if value is not None}
+    return {key: _SERIALIZER.serialize(value) for key, value in record.items() if value is not None}
 
 
 def _record(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserialize(value) for key, value in item.items()}
+    return {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
 
 
 def get_order(order_id: str) -> dict[str, Any] | None:
@@ -84,37 +60,96 @@ class KeyAlreadyUsedError(Exception):
     """Another request with the same ``Idempotency-Key`` created its order first."""
 
 
-def put_order(order: dict[str, Any], pending_event: str, idempotency_key: str | None) -> None:
-    """Store a new order with its unpublished event; claim the idempotency key atomically."""
-    writes: list[dict[str, Any]] = [
+class StoreUnavailableError(Exception):
+    """The write did not happen for a reason a later attempt may not meet (throttling,
+    a conflicting transaction); the client may retry the request."""
+
+
+# Cancellation reasons another attempt can clear; anything else is not retried.
+_TRANSIENT = frozenset(
+    {
+        "TransactionConflict",
+        "ThrottlingError",
+        "ProvisionedThroughputExceeded",
+        "RequestLimitExceeded",
+    }
+)
+_THROTTLED = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+ATTEMPTS = 3
+
+
+def _backoff(attempt: int) -> None:
+    # Full jitter, capped well inside the function's timeout.
+    time.sleep(random.uniform(0, 0.05 * 2**attempt))
+
+
+def _put_new(client: Any, item: dict[str, Any]) -> None:
+    try:
+        client.put_item(
+            TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(order_id)"
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        # A fresh uuid4 that exists already: a new request gets a new id.
+        raise StoreUnavailableError("the new order's id is taken") from None
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _THROTTLED:
+            raise StoreUnavailableError("the orders table is throttling writes") from error
+        raise
+
+
+def _claim_and_put(client: Any, item: dict[str, Any], claim: dict[str, Any], key: str) -> None:
+    writes = [
         {
             "Put": {
                 "TableName": _table(),
-                "Item": _item({**order, "pending_event": pending_event}),
+                "Item": it,
                 "ConditionExpression": "attribute_not_exists(order_id)",
             }
         }
+        for it in (item, claim)
     ]
-    if idempotency_key:
-        writes.append(
-            {
-                "Put": {
-                    "TableName": _table(),
-                    "Item": _item(
-                        {
-                            "order_id": _IDEMPOTENCY_PREFIX + idempotency_key,
-                            "points_to": order["order_id"],
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(order_id)",
-                }
-            }
-        )
+    for attempt in range(ATTEMPTS):
+        try:
+            client.transact_write_items(TransactItems=writes)
+            return
+        except client.exceptions.TransactionCanceledException as error:
+            codes = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+                raise KeyAlreadyUsedError(key) from error
+            if not codes or any(code not in _TRANSIENT | {"None"} for code in codes):
+                raise StoreUnavailableError(
+                    f"the order's transaction was cancelled: {codes}"
+                ) from error
+            if attempt + 1 == ATTEMPTS:
+                raise StoreUnavailableError(
+                    f"the order's transaction was cancelled {ATTEMPTS} times: {codes}"
+                ) from error
+            _backoff(attempt)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _THROTTLED:
+                raise StoreUnavailableError("the orders table is throttling writes") from error
+            raise
+
+
+def put_order(order: dict[str, Any], pending_event: str, idempotency_key: str | None) -> None:
+    """Store a new order with its unpublished event.
+
+    Without a key this is one conditional ``PutItem`` (a transaction costs twice the
+    write units); with a key, a transaction that also claims the key.
+    ``KeyAlreadyUsedError`` only when the key's claim exists; ``StoreUnavailableError``
+    when the write may succeed on a later attempt.
+    """
     client = aws_client("dynamodb")
-    try:
-        client.transact_write_items(TransactItems=writes)
-    except client.exceptions.TransactionCanceledException as error:
-        raise KeyAlreadyUsedError(str(idempotency_key)) from error
+    item = _item({**order, "pending_event": pending_event})
+    if not idempotency_key:
+        _put_new(client, item)
+        return
+    claim = _item(
+        {"order_id": _IDEMPOTENCY_PREFIX + idempotency_key, "points_to": order["order_id"]}
+    )
+    _claim_and_put(client, item, claim, idempotency_key)
 
 
 def mark_published(order_id: str) -> None:

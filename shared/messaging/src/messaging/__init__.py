@@ -7,14 +7,15 @@
 ... def confirm(event): ...
 
 Everything not listed in ``__all__`` is private. Importing the package is cheap:
-boto3 and the X-Ray SDK are imported when first used.
+boto3 and the X-Ray SDK are imported when first used. Settings come from the
+function's environment, or from ``configure(...)`` (tools, tests): see ``config``.
 """
 
 from __future__ import annotations
 
 from .aws import client as aws_client
 from .aws import reset_clients
-from .config import settings
+from .config import Settings, configure, reset_settings, settings
 from .consumer import Router
 from .envelope import Envelope
 from .errors import (
@@ -43,19 +44,22 @@ __all__ = [
     "PublishNotAllowedError",
     "Router",
     "SchemaViolationError",
+    "Settings",
     "UnknownEventTypeError",
     "UnknownEventVersionError",
     "aws_client",
+    "configure",
     "get_logger",
     "log_context",
     "new_event",
     "publish",
     "publish_many",
     "reset",
+    "settings",
 ]
 
 
 def reset() -> None:
     """Forget cached settings and clients, as a new container would (tests, tools)."""
-    settings.cache_clear()
+    reset_settings()
     reset_clients()

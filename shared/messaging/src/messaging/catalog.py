@@ -8,13 +8,13 @@ checkout reads the repository's copy; ``EVENT_CATALOG_DIR`` overrides both.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .config import settings
 from .errors import ConfigurationError, UnknownEventTypeError, UnknownEventVersionError
 from .validation import Validator, compile_schema
 
@@ -35,6 +35,8 @@ class EventSpec:
     description: str
     attributes: tuple[str, ...]
     versions: tuple[int, ...]
+    # Versions that may still reach a consumer: the current one and older ones in flight.
+    published: tuple[int, ...] = ()
 
 
 def topic_env_var(topic: str) -> str:
@@ -44,7 +46,7 @@ def topic_env_var(topic: str) -> str:
 
 def catalog_dir() -> Path:
     """Where the catalog is read from (see the module docstring for the order)."""
-    return _catalog_dir(os.environ.get("EVENT_CATALOG_DIR", ""))
+    return _catalog_dir(settings().catalog_dir)
 
 
 @lru_cache(maxsize=8)
@@ -84,6 +86,9 @@ class Catalog:
                 description=str(spec.get("description", "")),
                 attributes=tuple(spec.get("attributes", ())),
                 versions=tuple(sorted(available.get(name, ()))),
+                published=tuple(
+                    sorted({int(v) for v in spec.get("published_versions", ())} | {spec["version"]})
+                ),
             )
             for name, spec in raw["events"].items()
         }

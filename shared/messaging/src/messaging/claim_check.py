@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 
 from . import aws
+from .config import settings
 from .envelope import Envelope
 from .errors import ConfigurationError, MalformedMessageError
 
@@ -23,14 +23,14 @@ __all__ = ["check_in", "resolve", "threshold_bytes"]
 
 def threshold_bytes(limit: int) -> int:
     """Wire size above which events are checked in (``LARGE_EVENT_THRESHOLD_BYTES``)."""
-    raw = os.environ.get("LARGE_EVENT_THRESHOLD_BYTES", "")
-    if not raw:
+    threshold = settings().large_event_threshold_bytes
+    if threshold is None:
         return limit
-    if not raw.isdigit() or not 0 < int(raw) <= limit:
+    if threshold > limit:
         raise ConfigurationError(
-            f"LARGE_EVENT_THRESHOLD_BYTES must be an integer in 1..{limit}, got {raw!r}"
+            f"LARGE_EVENT_THRESHOLD_BYTES must be an integer in 1..{limit}, got {threshold}"
         )
-    return int(raw)
+    return threshold
 
 
 def check_in(envelope: Envelope, bucket: str) -> Envelope:

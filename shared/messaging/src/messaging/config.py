@@ -1,31 +1,42 @@
-"""Settings read from the environment Terraform (or the local system) gives each function.
+"""The package's settings: read once from the function's environment, typed and validated.
 
-Read once, at first use, and validated: a missing variable fails loudly with its name
-rather than falling back to a default that would publish to the wrong place.
+Terraform (or the local system) sets the variables; ``settings()`` reads them at first
+use (the cold start) and every module of the package asks it, never ``os.environ``. A
+malformed value fails loudly with its name, and so does a missing ``SERVICE_NAME`` as
+soon as anything needs it, rather than a default that would publish to the wrong place.
+Tools and tests call ``configure(...)`` instead of rewriting ``os.environ``:
+
+>>> configure({"SERVICE_NAME": "orders_api", "PUBLISHES": "order.placed"})  # doctest: +SKIP
+>>> configure(service_name="orders_api")   # the process environment, one field replaced
+>>> configure(settings(), large_event_bucket=None)   # the current settings, one replaced
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
-from .catalog import topic_env_var
 from .errors import ConfigurationError
 
-__all__ = ["Settings", "settings"]
+__all__ = ["Settings", "configure", "reset_settings", "settings"]
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
+def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) -> Any:
+    """A positive number from ``env[name]``; ``None`` when unset."""
+    raw = env.get(name, "")
+    if raw == "":
+        return None
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+        value = 0
     if value <= 0:
-        raise ConfigurationError(f"{name} must be positive, got {raw!r}")
+        what = "a positive integer" if kind is int else "a positive number"
+        raise ConfigurationError(f"{name} must be {what}, got {raw!r}")
     return value
 
 
@@ -33,18 +44,36 @@ def _float(name: str, default: float) -> float:
 class Settings:
     """What the package needs to know about the function it runs in."""
 
-    service: str
-    publishes: frozenset[str]
-    dead_letter_queue_url: str | None
-    large_event_bucket: str | None
-    idempotency_table: str | None
-    connect_timeout_s: float = 1.0
-    read_timeout_s: float = 2.0
-    max_attempts: int = 3
-    topic_arns: dict[str, str] = field(default_factory=dict)
+    service_name: str = ""  # SERVICE_NAME; read it through ``service``
+    publishes: frozenset[str] = frozenset()  # PUBLISHES, comma-separated event types
+    dead_letter_queue_url: str | None = None  # DEAD_LETTER_QUEUE_URL
+    large_event_bucket: str | None = None  # BUCKET_LARGE_EVENTS
+    idempotency_table: str | None = None  # TABLE_IDEMPOTENCY
+    connect_timeout_s: float = 1.0  # MESSAGING_CONNECT_TIMEOUT_S
+    read_timeout_s: float = 2.0  # MESSAGING_READ_TIMEOUT_S
+    max_attempts: int = 3  # MESSAGING_MAX_ATTEMPTS
+    topic_arns: dict[str, str] = field(default_factory=dict)  # TOPIC_ARN_<TOPIC>
+    log_level: str = "INFO"  # LOG_LEVEL
+    idempotency_ttl_s: int | None = None  # IDEMPOTENCY_TTL_S
+    function_timeout_s: float | None = None  # FUNCTION_TIMEOUT_S
+    large_event_threshold_bytes: int | None = None  # LARGE_EVENT_THRESHOLD_BYTES
+    tracing: bool = True  # MESSAGING_TRACING=off turns X-Ray off
+    function_name: str = ""  # AWS_LAMBDA_FUNCTION_NAME: set by Lambda itself
+    catalog_dir: str = ""  # EVENT_CATALOG_DIR: the catalog outside the artifact (tests)
+
+    @property
+    def service(self) -> str:
+        """This function's service name; ``ConfigurationError`` when ``SERVICE_NAME`` is unset."""
+        if not self.service_name:
+            raise ConfigurationError(
+                "SERVICE_NAME is not set: every function must know its own name"
+            )
+        return self.service_name
 
     def topic_arn(self, topic: str) -> str:
         """The ARN of ``topic`` from ``TOPIC_ARN_<TOPIC>``."""
+        from .catalog import topic_env_var  # the catalog reads its directory from here
+
         env_var = topic_env_var(topic)
         arn = self.topic_arns.get(env_var)
         if not arn:
@@ -54,33 +83,65 @@ class Settings:
             )
         return arn
 
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> Settings:
+        """Read and check every variable the package uses from ``env``."""
+        tracing = env.get("MESSAGING_TRACING", "auto").lower()
+        if tracing not in ("auto", "off"):
+            raise ConfigurationError(f"MESSAGING_TRACING must be auto or off, got {tracing!r}")
+        return cls(
+            service_name=env.get("SERVICE_NAME", ""),
+            publishes=frozenset(
+                part.strip() for part in env.get("PUBLISHES", "").split(",") if part.strip()
+            ),
+            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL") or None,
+            large_event_bucket=env.get("BUCKET_LARGE_EVENTS") or None,
+            idempotency_table=env.get("TABLE_IDEMPOTENCY") or None,
+            connect_timeout_s=_number(env, "MESSAGING_CONNECT_TIMEOUT_S", float) or 1.0,
+            read_timeout_s=_number(env, "MESSAGING_READ_TIMEOUT_S", float) or 2.0,
+            max_attempts=_number(env, "MESSAGING_MAX_ATTEMPTS", int) or 3,
+            topic_arns={
+                name: value
+                for name, value in env.items()
+                if name.startswith("TOPIC_ARN_") and value
+            },
+            log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
+            idempotency_ttl_s=_number(env, "IDEMPOTENCY_TTL_S", int),
+            function_timeout_s=_number(env, "FUNCTION_TIMEOUT_S", float),
+            large_event_threshold_bytes=_number(env, "LARGE_EVENT_THRESHOLD_BYTES", int),
+            tracing=tracing != "off",
+            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+            catalog_dir=env.get("EVENT_CATALOG_DIR", ""),
+        )
+
+
+_configured: Settings | None = None
+
 
 @lru_cache(maxsize=1)
+def _from_process() -> Settings:
+    return Settings.from_environ(os.environ)
+
+
 def settings() -> Settings:
-    """The settings of this process; ``messaging.reset()`` forgets them (tests)."""
-    service = os.environ.get("SERVICE_NAME", "")
-    if not service:
-        raise ConfigurationError("SERVICE_NAME is not set: every function must know its own name")
-    publishes = frozenset(
-        part.strip() for part in os.environ.get("PUBLISHES", "").split(",") if part.strip()
-    )
-    attempts = os.environ.get("MESSAGING_MAX_ATTEMPTS", "3")
-    if not attempts.isdigit() or int(attempts) < 1:
-        raise ConfigurationError(
-            f"MESSAGING_MAX_ATTEMPTS must be a positive integer, got {attempts!r}"
-        )
-    return Settings(
-        service=service,
-        publishes=publishes,
-        dead_letter_queue_url=os.environ.get("DEAD_LETTER_QUEUE_URL") or None,
-        large_event_bucket=os.environ.get("BUCKET_LARGE_EVENTS") or None,
-        idempotency_table=os.environ.get("TABLE_IDEMPOTENCY") or None,
-        connect_timeout_s=_float("MESSAGING_CONNECT_TIMEOUT_S", 1.0),
-        read_timeout_s=_float("MESSAGING_READ_TIMEOUT_S", 2.0),
-        max_attempts=int(attempts),
-        topic_arns={
-            name: value
-            for name, value in os.environ.items()
-            if name.startswith("TOPIC_ARN_") and value
-        },
-    )
+    """The settings of this process: ``configure``'s, else the environment's, read once."""
+    return _configured if _configured is not None else _from_process()
+
+
+def configure(environ: Mapping[str, str] | Settings | None = None, /, **fields: Any) -> Settings:
+    """Use these settings until ``reset_settings()`` (``messaging.reset()``): read from
+    ``environ`` (default: the process environment) or given, with ``fields`` replaced."""
+    global _configured
+    if isinstance(environ, Settings):
+        base = environ
+    else:
+        base = Settings.from_environ(os.environ if environ is None else environ)
+    _configured = dataclasses.replace(base, **fields) if fields else base
+    return _configured
+
+
+def reset_settings() -> None:
+    """Forget the settings: the next ``settings()`` reads the environment again."""
+    global _configured
+    _configured = None
+    _from_process.cache_clear()

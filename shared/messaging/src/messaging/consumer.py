@@ -17,6 +17,7 @@ Three kinds of failure, three behaviours:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -33,11 +34,13 @@ from .errors import (
     PoisonMessageError,
     SchemaViolationError,
     UnknownEventTypeError,
+    UnknownEventVersionError,
 )
 from .idempotency import run_once
 from .logs import get_logger, log_context
+from .versions import accepted_versions, conversion_path, load_converters
 
-__all__ = ["Router", "decode_record", "sns_records"]
+__all__ = ["Router", "decode_record", "sns_records", "to_accepted_version"]
 
 EventHandler = Callable[[Envelope], Any]
 H = TypeVar("H", bound=EventHandler)
@@ -98,6 +101,33 @@ def decode_record(record: Mapping[str, Any]) -> Envelope:
     return envelope
 
 
+def to_accepted_version(envelope: Envelope, service: str) -> Envelope:
+    """``envelope`` at a version ``service`` accepts, converted step by step and re-validated."""
+    catalog = load_catalog()
+    spec = catalog.spec(envelope.type)
+    accepted = accepted_versions(service, envelope.type, spec.version)
+    if envelope.version in accepted:
+        return envelope
+    converters = load_converters(catalog.directory)
+    steps = conversion_path(converters, envelope.type, envelope.version, accepted)
+    if steps is None:
+        raise UnknownEventVersionError(
+            f"service {service!r} accepts {envelope.type} version(s) "
+            f"{', '.join(map(str, accepted))} and no converters lead there from "
+            f"version {envelope.version}"
+        )
+    data = envelope.data
+    for version, following in steps:
+        step = converters.step(envelope.type, version, following)
+        assert step is not None  # conversion_path found it
+        data = step(data)
+    target = steps[-1][1]
+    problems = catalog.validator(envelope.type, target)(data)
+    if problems:
+        raise SchemaViolationError(envelope.type, target, problems)
+    return dataclasses.replace(envelope, version=target, data=data)
+
+
 @dataclass(frozen=True, slots=True)
 class _Route:
     handler: EventHandler
@@ -155,6 +185,7 @@ class Router:
                         f"service {settings().service!r} has no handler for {envelope.type!r} "
                         f"(it handles {', '.join(sorted(self._routes)) or 'nothing'})"
                     )
+                envelope = to_accepted_version(envelope, settings().service)
                 self._dispatch(route, envelope, context)
             except PoisonMessageError as error:
                 self._reject({"Records": [record]}, error, context)

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 from . import aws
+from .config import settings
 from .envelope import Envelope
-from .errors import ConfigurationError, MessagingError, PoisonMessageError
+from .errors import MessagingError, PoisonMessageError
 from .logs import get_logger
 
 __all__ = [
@@ -64,20 +64,14 @@ def payload_digest(envelope: Envelope) -> str:
 
 
 def _ttl_s() -> int:
-    raw = os.environ.get("IDEMPOTENCY_TTL_S", "")
-    if not raw:
-        return DEFAULT_TTL_S
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigurationError(f"IDEMPOTENCY_TTL_S must be a positive integer, got {raw!r}")
-    return int(raw)
+    return settings().idempotency_ttl_s or DEFAULT_TTL_S
 
 
 def _remaining_s(context: Any) -> float:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining):
         return max(float(remaining()) / 1000, 1.0)
-    raw = os.environ.get("FUNCTION_TIMEOUT_S", "")
-    return float(raw) if raw.replace(".", "", 1).isdigit() else _DEFAULT_TIMEOUT_S
+    return settings().function_timeout_s or _DEFAULT_TIMEOUT_S
 
 
 def run_once(

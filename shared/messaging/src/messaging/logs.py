@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+from .config import settings
 
 __all__ = ["JsonFormatter", "current_context", "get_logger", "log_context"]
 
@@ -51,7 +52,7 @@ class JsonFormatter(logging.Formatter):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
-            "service": os.environ.get("SERVICE_NAME", ""),
+            "service": settings().service_name,
             "logger": record.name,
             "message": record.getMessage(),
         }
@@ -75,7 +76,7 @@ def get_logger(name: str = "app") -> logging.Logger:
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(JsonFormatter())
         logger.handlers[:] = [handler]
-        logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+        logger.setLevel(settings().log_level)
         # Lambda's runtime puts its own handler on the root logger; not propagating
         # keeps each line single and JSON.
         logger.propagate = False

@@ -24,6 +24,7 @@ from .errors import (
     PublishError,
     PublishNotAllowedError,
     SchemaViolationError,
+    UnknownEventVersionError,
 )
 
 __all__ = [
@@ -112,6 +113,11 @@ def _prepare(event: Envelope) -> _Outgoing:
         )
     catalog = load_catalog()
     spec = catalog.spec(event.type)
+    if event.version not in spec.published:
+        raise UnknownEventVersionError(
+            f"{event.type} version {event.version} is no longer published (the catalog "
+            f"publishes {', '.join(map(str, spec.published))}); convert it or retire it"
+        )
     problems = catalog.validator(event.type, event.version)(event.data)
     if problems:
         raise SchemaViolationError(event.type, event.version, problems)

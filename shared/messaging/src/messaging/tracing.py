@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from .config import settings
+
 __all__ = [
     "continue_trace",
     "correlation_scope",
@@ -33,11 +35,10 @@ _recorder: Any = None
 
 def tracing_active() -> bool:
     """X-Ray is on: inside Lambda with active tracing, unless MESSAGING_TRACING=off."""
-    return (
-        os.environ.get("MESSAGING_TRACING", "auto").lower() != "off"
-        and "_X_AMZN_TRACE_ID" in os.environ
-        and "AWS_LAMBDA_FUNCTION_NAME" in os.environ
-    )
+    if "_X_AMZN_TRACE_ID" not in os.environ:  # the runtime sets it per invocation
+        return False
+    current = settings()
+    return current.tracing and bool(current.function_name)
 
 
 def _xray() -> Any:

@@ -13,9 +13,10 @@ from typing import Any
 
 import boto3
 
-from messaging.testing import resource_name
+from tools import declarations
 
-from . import declarations
+from . import names
+from .names import REGION
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Provisioned:
 
 
 def _client(name: str, endpoint_url: str | None) -> Any:
-    return boto3.client(name, endpoint_url=endpoint_url, region_name="us-east-1")
+    return boto3.client(name, endpoint_url=endpoint_url, region_name=REGION)
 
 
 def provision(
@@ -43,12 +44,12 @@ def provision(
     out = Provisioned(environment)
 
     for topic in declarations.catalog()["topics"]:
-        name = f"{environment}-{topic.replace('_', '-')}"
+        name = names.topic_name(topic, environment)
         out.topic_arns[topic] = sns.create_topic(Name=name)["TopicArn"]
 
     shared = declarations.resources()
     for table, spec in shared.get("tables", {}).items():
-        name = resource_name("tables", table, environment)
+        name = names.table_name(table, environment)
         dynamodb.create_table(
             TableName=name,
             BillingMode="PAY_PER_REQUEST",
@@ -62,19 +63,20 @@ def provision(
             )
         out.tables[table] = name
     for bucket in shared.get("buckets", {}):
-        name = resource_name("buckets", bucket, environment)
+        name = names.bucket_name(bucket, environment)
         s3.create_bucket(Bucket=name)
         out.buckets[bucket] = name
     for sender in shared.get("email_senders", {}).values():
         ses.verify_email_identity(EmailAddress=sender["address"])
 
     for service in declarations.services().values():
-        queue = sqs.create_queue(QueueName=f"{environment}-{service.kebab}-on-failure")
+        queue = sqs.create_queue(QueueName=names.on_failure_queue_name(service.name, environment))
         out.dead_letter_queues[service.name] = queue["QueueUrl"]
 
     if observe:
         for topic, arn in out.topic_arns.items():
-            url = sqs.create_queue(QueueName=f"{environment}-observe-{topic}")["QueueUrl"]
+            name = names.observer_queue_name(topic, environment)
+            url = sqs.create_queue(QueueName=name)["QueueUrl"]
             queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
                 "Attributes"
             ]["QueueArn"]

@@ -1,0 +1,57 @@
+"""The invocation log: one record per invocation, kept, appended to a file and shown."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from .console import Console
+
+
+class Recorder:
+    """``invocations.jsonl`` in the state directory, the same list in memory, the console."""
+
+    def __init__(self, path: Path, console: Console, *, quiet: bool) -> None:
+        self.path = path
+        self.console = console
+        self.quiet = quiet  # no line per invocation (thousands in the reliability suite)
+        self.invocations: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        path.write_text("")
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self.invocations.append(record)
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(record, default=str) + "\n")
+        if not self.quiet:
+            self.console.invocation(record)
+
+
+def describe_event(event: Any) -> dict[str, Any]:
+    """What the logs and the demo's tree say about an event: its type, id, source, time."""
+    if not isinstance(event, dict):
+        return {"event_type": type(event).__name__}
+    if event.get("version") == "2.0" and "routeKey" in event:
+        return {"event_type": "http", "route": event["routeKey"], "path": event.get("rawPath")}
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        sns = records[0].get("Sns") or {}
+        found: dict[str, Any] = {"event_type": "sns"}
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            envelope = json.loads(sns.get("Message", ""))
+            found = {
+                "event_type": envelope.get("type", "sns"),
+                "event_id": envelope.get("id"),
+                "event_source": envelope.get("source"),
+                "event_time": envelope.get("time"),
+                "correlation_id": envelope.get("correlation_id"),
+                "order_id": (envelope.get("data") or {}).get("order_id"),
+            }
+        return found
+    if event.get("source") == "aws.events":
+        return {"event_type": "schedule"}
+    return {"event_type": "custom"}
