@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -81,3 +84,33 @@ def load_handler(lambda_env: Callable[[str], dict[str, str]]) -> Callable[[str],
         return importlib.import_module(f"{service}.handler")
 
     return load
+
+
+# --- the IAM check of every function's AWS calls ----------------------------------------
+# The local system's workers record each AWS call in LOCAL_CALL_LOG_DIR
+# (tools/local/call_log.py); the checks marked after_end_to_end read them, so they run
+# last, once the end-to-end suites (tests/e2e, tests/reliability) have made their calls.
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "LOCAL_CALL_LOG_DIR" not in os.environ:
+        directory = tempfile.mkdtemp(prefix="aws-calls-")
+        os.environ["LOCAL_CALL_LOG_DIR"] = directory
+        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Stable reorder: the Terraform tests of a fresh dev before those of the applied one
+    (tests/terraform/conftest.py), the destroy after both, the recorded-call checks last."""
+
+    def rank(item: pytest.Item) -> int:
+        fixtures = getattr(item, "fixturenames", ())
+        if item.get_closest_marker("after_end_to_end"):
+            return 3
+        if "destroyed_deployment" in fixtures:
+            return 2
+        if "deployed" in fixtures:
+            return 1
+        return 0
+
+    items.sort(key=rank)

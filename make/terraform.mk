@@ -47,7 +47,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_ENV := BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false \
 	BC_API_KEY= PRISMA_API_URL=
 CHECKOV_ARGS := --skip-download --compact --quiet --output cli --download-external-modules false
-TF_PLAN_JSON := $(TF_BUILD)/dev-applied-plan.json
+TF_PLAN_JSON ?= $(TF_BUILD)/dev-applied-plan.json
 
 export TF_CLI_CONFIG_FILE := $(TF_RC)
 export TF_IN_AUTOMATION := 1
@@ -56,7 +56,7 @@ export TF_PROVIDER_MIRROR
 
 TEST_EXTRA += tf-check
 
-TF_TARGETS := tf-rc tf-check tf-fmt tf-fmt-write tf-validate tf-test tf-checkov tf-check-env \
+TF_TARGETS := tf-rc tf-check tf-fmt tf-fmt-write tf-validate tf-test tf-checkov tf-checkov-plan tf-check-env \
 	tf-init tf-plan tf-apply tf-plan-destroy
 
 ifeq ($(TF_BIN),)
@@ -102,8 +102,8 @@ tf-fmt-write: tf-rc ## rewrite every .tf/.tftest.hcl file in canonical format
 
 ifeq ($(TF_REGISTRY_REACHABLE),no)
 # No mirror and no registry: the targets that need `terraform init` say so and succeed.
-.PHONY: tf-validate tf-test tf-checkov
-tf-validate tf-test tf-checkov:
+.PHONY: tf-validate tf-test tf-checkov tf-checkov-plan
+tf-validate tf-test tf-checkov tf-checkov-plan:
 	@$(TF_INIT_SKIP)
 else
 .PHONY: tf-validate
@@ -143,15 +143,18 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	@touch $@
 
 .PHONY: tf-checkov
-tf-checkov: $(CHECKOV_VENV)/.installed $(VENV)/.installed tf-rc ## checkov over terraform/ and over the JSON plan of dev applied to moto (zero failures)
+tf-checkov: $(CHECKOV_VENV)/.installed $(VENV)/.installed tf-rc ## checkov over terraform/ (tests/terraform/test_checkov_plan.py scans the plan of dev applied to moto)
 	@echo "checkov: directory scan of $(TF_DIR)/"
 	@$(CHECKOV_ENV) $(CHECKOV) -d $(TF_DIR) --framework terraform $(CHECKOV_ARGS) > $(TF_BUILD)/checkov-dir.txt 2>&1; rc=$$?; \
 	  grep -E 'Passed checks|Check: |FAILED for|File: ' $(TF_BUILD)/checkov-dir.txt || cat $(TF_BUILD)/checkov-dir.txt; exit $$rc
-	@echo "checkov: plan of dev (applied to a moto server, so every value is known)"
-	$(PY) tests/terraform/tfharness.py plan-json --env dev --applied --out $(TF_PLAN_JSON)
+
+# Run by tests/terraform/test_checkov_plan.py on the plan of the session's one apply of dev.
+.PHONY: tf-checkov-plan
+tf-checkov-plan: $(CHECKOV_VENV)/.installed
+	@test -f "$(TF_PLAN_JSON)" || { echo "error: TF_PLAN_JSON=$(TF_PLAN_JSON) does not exist" >&2; exit 2; }
 	@$(CHECKOV_ENV) $(CHECKOV) -f $(TF_PLAN_JSON) --framework terraform_plan --repo-root-for-plan-enrichment . $(CHECKOV_ARGS) \
-	  > $(TF_BUILD)/checkov-plan.txt 2>&1; rc=$$?; \
-	  grep -E 'Passed checks|Check: |FAILED for|File: ' $(TF_BUILD)/checkov-plan.txt || cat $(TF_BUILD)/checkov-plan.txt; exit $$rc
+	  > $(TF_PLAN_JSON).checkov.txt 2>&1; rc=$$?; \
+	  grep -E 'Passed checks|Check: |FAILED for|File: ' $(TF_PLAN_JSON).checkov.txt || cat $(TF_PLAN_JSON).checkov.txt; exit $$rc
 endif
 
 # --- deploy --------------------------------------------------------------------

@@ -348,6 +348,7 @@ data "aws_iam_policy_document" "lambda_boundary" {
       "dynamodb:GetItem",
       "dynamodb:BatchGetItem",
       "dynamodb:Query",
+      "dynamodb:Scan",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
@@ -364,6 +365,11 @@ data "aws_iam_policy_document" "lambda_boundary" {
     sid       = "Buckets"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["arn:${local.partition}:s3:::${local.prefix[each.key]}-*/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "s3:ResourceAccount"
+      values   = [local.account_id]
+    }
   }
 
   statement {
@@ -392,6 +398,12 @@ resource "aws_iam_policy" "lambda_boundary" {
   policy      = data.aws_iam_policy_document.lambda_boundary[each.key].json
 }
 
+# What `terraform apply` and `destroy` of one environment call, and nothing else: the
+# control-plane actions of the resources it manages (tests/iam checks every call of an
+# apply and destroy of dev against this policy and AWS's authorization reference).
+# No data-plane reads: the deploy role can create a table, a queue or a bucket but never
+# read an order, a dead letter or an object in it, nor invoke a function.
+# docs/terraform.md ("The deploy role") explains each statement.
 data "aws_iam_policy_document" "deploy" {
   for_each = var.environments
 
@@ -405,12 +417,22 @@ data "aws_iam_policy_document" "deploy" {
       variable = "s3:prefix"
       values   = ["${var.state_key_prefix}${each.key}/*"]
     }
+    condition {
+      test     = "StringEquals"
+      variable = "s3:ResourceAccount"
+      values   = [local.account_id]
+    }
   }
 
   statement {
     sid       = "StateReadWrite"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.state.arn}/${var.state_key_prefix}${each.key}/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "s3:ResourceAccount"
+      values   = [local.account_id]
+    }
   }
 
   statement {
@@ -420,78 +442,174 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid     = "Functions"
-    actions = ["lambda:*"]
-    resources = [
-      "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.prefix[each.key]}-*",
-    ]
-  }
-
-  statement {
-    sid = "EventSourceMappings"
+    sid = "Functions"
     actions = [
-      "lambda:CreateEventSourceMapping",
-      "lambda:UpdateEventSourceMapping",
-      "lambda:DeleteEventSourceMapping",
-      "lambda:GetEventSourceMapping",
+      "lambda:CreateFunction",
+      "lambda:GetFunction",
+      "lambda:GetFunctionConfiguration",
+      "lambda:UpdateFunctionCode",
+      "lambda:UpdateFunctionConfiguration",
+      "lambda:DeleteFunction",
+      "lambda:GetFunctionCodeSigningConfig",
+      "lambda:ListVersionsByFunction",
+      "lambda:PutFunctionConcurrency",
+      "lambda:DeleteFunctionConcurrency",
+      "lambda:GetFunctionEventInvokeConfig",
+      "lambda:PutFunctionEventInvokeConfig",
+      "lambda:UpdateFunctionEventInvokeConfig",
+      "lambda:DeleteFunctionEventInvokeConfig",
+      "lambda:GetPolicy",
+      "lambda:RemovePermission",
+      "lambda:ListTags",
       "lambda:TagResource",
       "lambda:UntagResource",
-      "lambda:ListTags",
     ]
-    resources = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:event-source-mapping:*"]
+    resources = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.prefix[each.key]}-*"]
+  }
+
+  # Invoke permissions for the three services that call functions (SNS subscriptions,
+  # EventBridge schedules, HTTP API routes), never for an account or the public.
+  statement {
+    sid       = "InvokePermissionsForServicesOnly"
+    actions   = ["lambda:AddPermission"]
+    resources = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.prefix[each.key]}-*"]
     condition {
-      test     = "ArnLike"
-      variable = "lambda:FunctionArn"
-      values   = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.prefix[each.key]}-*"]
+      test     = "StringEquals"
+      variable = "lambda:Principal"
+      values   = ["sns.amazonaws.com", "events.amazonaws.com", "apigateway.amazonaws.com"]
     }
   }
 
   statement {
-    sid       = "Topics"
-    actions   = ["sns:*"]
+    sid = "Topics"
+    actions = [
+      "sns:CreateTopic",
+      "sns:DeleteTopic",
+      "sns:GetTopicAttributes",
+      "sns:SetTopicAttributes",
+      "sns:Subscribe",
+      "sns:ListSubscriptionsByTopic",
+      "sns:ListTagsForResource",
+      "sns:TagResource",
+      "sns:UntagResource",
+    ]
     resources = ["arn:${local.partition}:sns:${local.region}:${local.account_id}:${local.prefix[each.key]}-*"]
   }
 
+  # AWS authorizes these on "*" only: a subscription is not a resource type of SNS.
   statement {
-    sid       = "Queues"
-    actions   = ["sqs:*"]
+    sid       = "Subscriptions"
+    actions   = ["sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "Queues"
+    actions = [
+      "sqs:CreateQueue",
+      "sqs:DeleteQueue",
+      "sqs:GetQueueAttributes",
+      "sqs:SetQueueAttributes",
+      "sqs:ListQueueTags",
+      "sqs:TagQueue",
+      "sqs:UntagQueue",
+    ]
     resources = ["arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.prefix[each.key]}-*"]
   }
 
   statement {
-    sid     = "Tables"
-    actions = ["dynamodb:*"]
-    resources = [
-      "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.prefix[each.key]}-*",
+    sid = "Tables"
+    actions = [
+      "dynamodb:CreateTable",
+      "dynamodb:DeleteTable",
+      "dynamodb:DescribeTable",
+      "dynamodb:UpdateTable",
+      "dynamodb:DescribeContinuousBackups",
+      "dynamodb:UpdateContinuousBackups",
+      "dynamodb:DescribeTimeToLive",
+      "dynamodb:UpdateTimeToLive",
+      "dynamodb:ListTagsOfResource",
+      "dynamodb:TagResource",
+      "dynamodb:UntagResource",
     ]
+    resources = ["arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.prefix[each.key]}-*"]
+  }
+
+  # Bucket configuration only: no object action on the data buckets.
+  statement {
+    sid = "Buckets"
+    actions = [
+      "s3:CreateBucket",
+      "s3:DeleteBucket",
+      "s3:ListBucket",
+      "s3:GetBucketAcl",
+      "s3:GetBucketCORS",
+      "s3:GetBucketWebsite",
+      "s3:GetAccelerateConfiguration",
+      "s3:GetBucketRequestPayment",
+      "s3:GetReplicationConfiguration",
+      "s3:GetBucketObjectLockConfiguration",
+      "s3:GetBucketLogging",
+      "s3:GetLifecycleConfiguration",
+      "s3:PutLifecycleConfiguration",
+      "s3:GetEncryptionConfiguration",
+      "s3:PutEncryptionConfiguration",
+      "s3:GetBucketOwnershipControls",
+      "s3:PutBucketOwnershipControls",
+      "s3:GetBucketPolicy",
+      "s3:PutBucketPolicy",
+      "s3:DeleteBucketPolicy",
+      "s3:GetBucketPublicAccessBlock",
+      "s3:PutBucketPublicAccessBlock",
+      "s3:GetBucketTagging",
+      "s3:PutBucketTagging",
+      "s3:GetBucketVersioning",
+      "s3:PutBucketVersioning",
+    ]
+    resources = ["arn:${local.partition}:s3:::${local.prefix[each.key]}-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "s3:ResourceAccount"
+      values   = [local.account_id]
+    }
   }
 
   statement {
-    sid     = "Buckets"
-    actions = ["s3:*"]
-    resources = [
-      "arn:${local.partition}:s3:::${local.prefix[each.key]}-*",
-      "arn:${local.partition}:s3:::${local.prefix[each.key]}-*/*",
+    sid = "LogGroups"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:DeleteLogGroup",
+      "logs:PutRetentionPolicy",
+      "logs:DeleteRetentionPolicy",
+      "logs:AssociateKmsKey",
+      "logs:DisassociateKmsKey",
+      "logs:ListTagsForResource",
+      "logs:TagResource",
+      "logs:UntagResource",
     ]
-  }
-
-  statement {
-    sid     = "LogGroups"
-    actions = ["logs:*"]
     resources = [
       "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.prefix[each.key]}-*",
-      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${local.prefix[each.key]}-*:*",
       "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/apigateway/${local.prefix[each.key]}-*",
-      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/apigateway/${local.prefix[each.key]}-*:*",
       "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:sns/${local.region}/${local.account_id}/${local.prefix[each.key]}-*",
-      "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:sns/${local.region}/${local.account_id}/${local.prefix[each.key]}-*:*",
     ]
   }
 
+  # AWS authorizes these on "*" only. DescribeLogGroups is how the provider reads a log
+  # group back; the delivery actions are what API Gateway checks on the caller that
+  # sets an HTTP API stage's access log.
   statement {
-    sid       = "DescribeLogGroups"
-    actions   = ["logs:DescribeLogGroups"]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+    sid = "LogReadBackAndAccessLogDelivery"
+    actions = [
+      "logs:DescribeLogGroups",
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+    ]
+    resources = ["*"]
   }
 
   statement {
@@ -510,7 +628,7 @@ data "aws_iam_policy_document" "deploy" {
   # KMS key ids are random: keys are created, and then managed, by their environment tag.
   statement {
     sid       = "CreateKeysTaggedWithThisEnvironment"
-    actions   = ["kms:CreateKey", "kms:TagResource"]
+    actions   = ["kms:CreateKey"]
     resources = ["*"] # kms:CreateKey has no resource; the request tag below scopes it.
     condition {
       test     = "StringEquals"
@@ -519,6 +637,19 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # CreateKey with tags is also authorized as kms:TagResource on the new key.
+  statement {
+    sid       = "TagNewKeysWithThisEnvironment"
+    actions   = ["kms:TagResource"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+  }
+
+  # Key management, no cryptographic use: the deploy role cannot decrypt data of the environment.
   statement {
     sid = "KeysOfThisEnvironment"
     actions = [
@@ -534,10 +665,7 @@ data "aws_iam_policy_document" "deploy" {
       "kms:ScheduleKeyDeletion",
       "kms:CreateAlias",
       "kms:DeleteAlias",
-      "kms:CreateGrant",
-      "kms:Decrypt",
-      "kms:Encrypt",
-      "kms:GenerateDataKey",
+      "kms:UpdateAlias",
     ]
     resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
     condition {
@@ -556,16 +684,62 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
+  # A table encrypted with the AWS managed key is read back through that key's alias.
   statement {
-    sid       = "HttpApi"
-    actions   = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE", "apigateway:TagResource", "apigateway:UntagResource"]
-    resources = ["arn:${local.partition}:apigateway:${local.region}::/apis", "arn:${local.partition}:apigateway:${local.region}::/apis/*", "arn:${local.partition}:apigateway:${local.region}::/tags/*"]
+    sid       = "DescribeTheDynamoDbManagedKey"
+    actions   = ["kms:DescribeKey"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:RequestAlias"
+      values   = ["alias/aws/dynamodb"]
+    }
+  }
+
+  # AWS authorizes kms:ListAliases on "*" only; the provider reads every alias back with it.
+  statement {
+    sid       = "ListAliases"
+    actions   = ["kms:ListAliases"]
+    resources = ["*"]
   }
 
   statement {
-    sid       = "EmailIdentities"
-    actions   = ["ses:GetEmailIdentity", "ses:CreateEmailIdentity", "ses:DeleteEmailIdentity", "ses:TagResource", "ses:UntagResource", "ses:ListTagsForResource", "ses:GetIdentityVerificationAttributes", "ses:VerifyEmailIdentity", "ses:DeleteIdentity"]
+    sid       = "HttpApi"
+    actions   = ["apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"]
+    resources = ["arn:${local.partition}:apigateway:${local.region}::/apis", "arn:${local.partition}:apigateway:${local.region}::/apis/*", "arn:${local.partition}:apigateway:${local.region}::/tags/*"]
+  }
+
+  # The environment's sender identities (aws_sesv2_email_identity): addresses carry no
+  # environment prefix, so the environment tag scopes them.
+  statement {
+    sid       = "CreateEmailIdentitiesTaggedWithThisEnvironment"
+    actions   = ["ses:CreateEmailIdentity", "ses:TagResource"]
     resources = ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+  }
+
+  statement {
+    sid       = "EmailIdentitiesOfThisEnvironment"
+    actions   = ["ses:GetEmailIdentity", "ses:DeleteEmailIdentity", "ses:ListTagsForResource", "ses:TagResource", "ses:UntagResource"]
+    resources = ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+  }
+
+  # The X-Ray resource policy that lets SNS send the topics' traces (SNS active tracing).
+  # AWS authorizes these on "*" only; the policy a deploy writes is reviewed in
+  # terraform/modules/system/tracing.tf.
+  statement {
+    sid       = "XRayResourcePolicyForSnsTracing"
+    actions   = ["xray:PutResourcePolicy", "xray:ListResourcePolicies", "xray:DeleteResourcePolicy"]
+    resources = ["*"]
   }
 
   # Roles of this environment (Lambda execution, SNS delivery logging), always under the boundary above.
@@ -574,15 +748,27 @@ data "aws_iam_policy_document" "deploy" {
     actions = [
       "iam:CreateRole",
       "iam:PutRolePolicy",
-      "iam:AttachRolePolicy",
-      "iam:DetachRolePolicy",
+      "iam:DeleteRolePolicy",
       "iam:PutRolePermissionsBoundary",
     ]
     resources = ["arn:${local.partition}:iam::${local.account_id}:role/${local.prefix[each.key]}-*"]
     condition {
-      test     = "StringEquals"
+      test     = "ArnEquals"
       variable = "iam:PermissionsBoundary"
       values   = [aws_iam_policy.lambda_boundary[each.key].arn]
+    }
+  }
+
+  # iam:UpdateAssumeRolePolicy takes no iam:PermissionsBoundary key: the environment tag
+  # every role of the environment carries (provider default_tags) scopes it instead.
+  statement {
+    sid       = "TrustOfRolesOfThisEnvironment"
+    actions   = ["iam:UpdateAssumeRolePolicy"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/${local.prefix[each.key]}-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.environment_tag_key}"
+      values   = [each.key]
     }
   }
 
@@ -592,12 +778,10 @@ data "aws_iam_policy_document" "deploy" {
       "iam:GetRole",
       "iam:UpdateRole",
       "iam:UpdateRoleDescription",
-      "iam:UpdateAssumeRolePolicy",
       "iam:DeleteRole",
       "iam:TagRole",
       "iam:UntagRole",
       "iam:GetRolePolicy",
-      "iam:DeleteRolePolicy",
       "iam:ListRolePolicies",
       "iam:ListAttachedRolePolicies",
       "iam:ListInstanceProfilesForRole",
@@ -614,12 +798,6 @@ data "aws_iam_policy_document" "deploy" {
       variable = "iam:PassedToService"
       values   = ["lambda.amazonaws.com", "sns.amazonaws.com"]
     }
-  }
-
-  statement {
-    sid       = "ReadTheBoundary"
-    actions   = ["iam:GetPolicy", "iam:GetPolicyVersion"]
-    resources = [aws_iam_policy.lambda_boundary[each.key].arn]
   }
 
   # The deploy role can never loosen a role's boundary or the boundary itself.

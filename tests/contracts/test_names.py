@@ -42,6 +42,7 @@ def _declarations(root: Path) -> list[str]:
     resources["tables"][TABLE] = {"description": "Throwaway.", "hash_key": "id"}
     resources["buckets"][BUCKET] = {"description": "Throwaway.", "expire_after_days": 1}
     (root / "shared" / "resources.json").write_text(json.dumps(resources))
+    shutil.copy(ROOT / "shared" / "aws_limits.json", root / "shared" / "aws_limits.json")
     services = root / "services"
     shutil.copy(ROOT / "services" / "service.schema.json", services.mkdir(parents=True) or services)
     for manifest in (ROOT / "services").glob("*/service.json"):
@@ -89,6 +90,10 @@ module "system" {{
   environment   = "{ENV}"
   repo_root     = "{root}"
   artifacts_dir = "{root / "artifacts"}"
+
+  # What an environment sets (docs/terraform.md): subscribers and a sender per sender.
+  alarm_subscriptions    = [{{ protocol = "email", endpoint = "oncall@names.example.com" }}]
+  email_sender_addresses = {json.dumps(tfharness.moto_email_senders())}
 }}
 """
     )

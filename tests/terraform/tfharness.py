@@ -49,7 +49,6 @@ ENDPOINT_SERVICES = [
     "sns",
     "sqs",
     "sts",
-    "xray",
 ]
 
 
@@ -77,17 +76,26 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
-    """A moto server on a free loopback port, always stopped afterwards."""
+    """A moto server on a free loopback port, always stopped afterwards; with it, the
+    stand-in for X-Ray resource policies (xray_stub), whose URL override_tf derives."""
     from moto.server import ThreadedMotoServer
+    from xray_stub import xray_resource_policies
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        with xray_resource_policies() as xray:
+            _XRAY_ENDPOINTS[f"http://127.0.0.1:{port}"] = xray
+            yield f"http://127.0.0.1:{port}"
     finally:
+        _XRAY_ENDPOINTS.pop(f"http://127.0.0.1:{port}", None)
         server.stop()
+
+
+# moto server URL -> the X-Ray stand-in started with it.
+_XRAY_ENDPOINTS: dict[str, str] = {}
 
 
 def cli_config(workdir: Path) -> Path:
@@ -132,6 +140,7 @@ def service_names(root: Path = REPO_ROOT) -> list[str]:
 
 def override_tf(endpoint: str) -> str:
     endpoints = "\n".join(f'    {s} = "{endpoint}"' for s in ENDPOINT_SERVICES)
+    endpoints += f'\n    xray = "{_XRAY_ENDPOINTS.get(endpoint, endpoint)}"'
     return f"""# Written by tests/terraform/tfharness.py: local state, provider pointed at moto.
 terraform {{
   backend "local" {{}}
@@ -153,12 +162,23 @@ provider "aws" {{
 
 
 class MotoEnvironment:
-    """A copy of terraform/ whose environment `env` deploys to the moto server."""
+    """A copy of terraform/ whose root module `root` (an environment by default) deploys
+    to the moto server. With `debug_log`, the provider writes every API request it sends
+    there (TF_LOG_PROVIDER=DEBUG), one file per terraform command."""
 
-    def __init__(self, env: str, endpoint: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        env: str,
+        endpoint: str,
+        workdir: Path,
+        *,
+        root: str | None = None,
+        debug_log: Path | None = None,
+    ) -> None:
         self.env = env
         self.endpoint = endpoint
         self.workdir = workdir
+        self.debug_log = debug_log
         shutil.copytree(
             TERRAFORM_DIR,
             workdir / "terraform",
@@ -166,7 +186,7 @@ class MotoEnvironment:
                 ".terraform", "*.tfstate*", "tfplan*", ".terraform.lock.hcl"
             ),
         )
-        self.dir = workdir / "terraform" / "environments" / env
+        self.dir = workdir / "terraform" / (root or f"environments/{env}")
         (self.dir / "moto_override.tf").write_text(override_tf(endpoint))
         self.artifacts = workdir / "artifacts"
         placeholder_zips(self.artifacts, service_names())
@@ -181,6 +201,14 @@ class MotoEnvironment:
             "CHECKPOINT_DISABLE": "1",
         }
         self.env_vars.pop("AWS_PROFILE", None)
+        for name in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER"):
+            self.env_vars.pop(name, None)
+
+    def debug_logs(self) -> list[Path]:
+        """The provider debug logs written so far, in the order of the commands."""
+        if self.debug_log is None:
+            return []
+        return sorted(self.debug_log.glob("*.log"))
 
     def var_args(self) -> list[str]:
         return [
@@ -188,9 +216,8 @@ class MotoEnvironment:
             f"-var=region={REGION}",
             f"-var=artifacts_dir={self.artifacts}",
             f"-var=repo_root={REPO_ROOT}",
-            # moto (5.2) has no X-Ray resource-policy API; the policy's content is
-            # checked by the plan-mode terraform test instead.
-            "-var=manage_sns_tracing_policy=false",
+            # moto (5.2) has no X-Ray resource-policy API: xray_stub serves it, so the
+            # policy is created and its calls are in the deploy-role check.
             f"-var=alarm_subscriptions={json.dumps(MOTO_ALARM_SUBSCRIPTIONS)}",
             f"-var=email_sender_addresses={json.dumps(moto_email_senders())}",
         ]
@@ -198,10 +225,19 @@ class MotoEnvironment:
     def run(self, *args: str, capture: bool = False) -> str:
         binary = terraform_binary()
         assert binary, "terraform not installed"
+        env = self.env_vars
+        if self.debug_log is not None and args[0] in {"plan", "apply", "destroy"}:
+            self.debug_log.mkdir(parents=True, exist_ok=True)
+            step = len(self.debug_logs()) + 1
+            env = {
+                **env,
+                "TF_LOG_PROVIDER": "DEBUG",
+                "TF_LOG_PATH": str(self.debug_log / f"{step:02d}-{args[0]}.log"),
+            }
         proc = subprocess.run(
             [binary, *args],
             cwd=self.dir,
-            env=self.env_vars,
+            env=env,
             text=True,
             capture_output=True,
             check=False,
@@ -214,12 +250,14 @@ class MotoEnvironment:
             )
         return proc.stdout if capture else ""
 
-    def init(self) -> None:
-        self.create_permissions_boundary()
+    def init(self, *, with_stand_in_boundary: bool = True) -> None:
+        if with_stand_in_boundary:
+            self.create_permissions_boundary()
         self.run("init", "-input=false", "-no-color")
 
     def create_permissions_boundary(self) -> None:
-        """The boundary policy terraform/bootstrap creates, which every role must carry."""
+        """A stand-in for the boundary policy terraform/bootstrap creates, which every role
+        must carry (when the bootstrap is not applied to the same moto server first)."""
         import boto3
 
         iam = boto3.client(
@@ -263,6 +301,35 @@ class MotoEnvironment:
             "-parallelism=20",
             *self.var_args(),
         )
+
+
+class MotoBootstrap(MotoEnvironment):
+    """terraform/bootstrap applied to the moto server: the state bucket, the OIDC
+    provider, the deploy roles and the permissions boundaries of every environment."""
+
+    REPOSITORY = "example-org/orders-platform"
+
+    def __init__(self, endpoint: str, workdir: Path) -> None:
+        super().__init__("bootstrap", endpoint, workdir, root="bootstrap")
+
+    def var_args(self) -> list[str]:
+        return [
+            f"-var=aws_region={REGION}",
+            f"-var=github_repository={self.REPOSITORY}",
+            f"-var=state_bucket_name=orders-terraform-state-{MOTO_ACCOUNT_ID}",
+        ]
+
+    def init(self, *, with_stand_in_boundary: bool = False) -> None:
+        super().init(with_stand_in_boundary=with_stand_in_boundary)
+
+    # What the environments and the IAM checks need of the bootstrap: its roles and
+    # boundaries (and what their policies name: the state bucket and key). The rest
+    # (bucket logging, lifecycle) moto applies slowly or not at all.
+    IAM_TARGETS = ("aws_iam_role_policy.deploy", "aws_iam_policy.lambda_boundary")
+
+    def apply_iam(self) -> None:
+        targets = [f"-target={t}" for t in self.IAM_TARGETS]
+        self.run("apply", "-input=false", "-no-color", "-auto-approve", *targets, *self.var_args())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -138,6 +139,17 @@ def _error(error: BaseException) -> dict[str, Any]:
     }
 
 
+def _call_log() -> Any:
+    """tools/local/call_log.py, loaded by path: the worker runs isolated (``-I``)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "call_log.py")
+    spec = importlib.util.spec_from_file_location("call_log", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> int:
     die_with_parent(int(os.environ.get("LOCAL_PARENT_PID", "0")))
     protocol = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
@@ -154,6 +166,10 @@ def main() -> int:
     }
     timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "30"))
     faults = Faults.from_json(os.environ.get("LOCAL_FAULTS", ""))
+
+    call_log_dir = os.environ.get("LOCAL_CALL_LOG_DIR")
+    if call_log_dir:  # the test session records every AWS call (tools/local/call_log.py)
+        _call_log().install(call_log_dir, os.environ.get("SERVICE_NAME", "unknown"))
 
     started = time.perf_counter()
     try:

@@ -187,7 +187,14 @@ def worker_environment(
     faults: Faults | None = None,
 ) -> dict[str, str]:
     """What ``worker.py`` runs with: the function's environment in AWS, pointed at moto."""
-    base = {k: os.environ[k] for k in ("PATH", "LANG", "HOME", "TZ") if k in os.environ}
+    passed = (
+        "PATH",
+        "LANG",
+        "HOME",
+        "TZ",
+        "LOCAL_CALL_LOG_DIR",
+    )  # the last: tools/local/call_log.py
+    base = {k: os.environ[k] for k in passed if k in os.environ}
     return {
         **base,
         **fake_aws_environment(endpoint_url),

@@ -1,0 +1,53 @@
+"""Every AWS call a function made in the end-to-end suites (recorded by the local
+system's workers, tools/local/call_log.py) against that function's role and the
+permissions boundary, as the dev plan and the bootstrap create them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tfharness
+
+from tools.iam.function_calls import Deployed, FunctionPolicies, problems, recorded_calls
+from tools.iam.plans import boundary_policy, role_policies
+
+pytestmark = [pytest.mark.slow, pytest.mark.after_end_to_end]
+
+ENV = "dev"
+SENDERS = json.loads((tfharness.REPO_ROOT / "shared/resources.json").read_text())["email_senders"]
+
+
+def function_policies(
+    plan: dict[str, Any], bootstrap_plan: dict[str, Any]
+) -> dict[str, FunctionPolicies]:
+    by_role = role_policies(plan)
+    boundary = boundary_policy(bootstrap_plan, ENV)
+    return {
+        service: FunctionPolicies(by_role[f"{ENV}-{service.replace('_', '-')}"], boundary)
+        for service in tfharness.service_names()
+    }
+
+
+def test_every_recorded_call_is_allowed_by_the_functions_role_and_boundary(
+    deployed_plan: dict[str, Any], bootstrap_plan: dict[str, Any]
+) -> None:
+    directory = Path(os.environ["LOCAL_CALL_LOG_DIR"])
+    calls = recorded_calls(directory)
+    if not calls:
+        pytest.fail(
+            f"no AWS call recorded in {directory}: this check reads the calls the end-to-end "
+            "suites make, so run it in one session with them, e.g. "
+            "`pytest tests/e2e tests/reliability tests/terraform` (make pytest does)"
+        )
+    deployed_senders = deployed_plan["variables"]["email_sender_addresses"]["value"]
+    addresses = {sender["address"]: deployed_senders[name] for name, sender in SENDERS.items()}
+    found = problems(
+        calls,
+        function_policies(deployed_plan, bootstrap_plan),
+        Deployed(ENV, tfharness.REGION, tfharness.MOTO_ACCOUNT_ID, addresses),
+    )
+    assert found == [], "\n".join(found)
