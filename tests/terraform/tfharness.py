@@ -216,8 +216,9 @@ class MotoEnvironment:
             f"-var=region={REGION}",
             f"-var=artifacts_dir={self.artifacts}",
             f"-var=repo_root={REPO_ROOT}",
-            # moto (5.2) has no X-Ray resource-policy API: xray_stub serves it, so the
-            # policy is created and its calls are in the deploy-role check.
+            # manage_sns_tracing_policy stays on although moto (5.2) has no X-Ray
+            # resource-policy API: xray_stub serves it, so the policy's calls are in the
+            # deploy-role check. Subscribers and senders are what a user sets.
             f"-var=alarm_subscriptions={json.dumps(MOTO_ALARM_SUBSCRIPTIONS)}",
             f"-var=email_sender_addresses={json.dumps(moto_email_senders())}",
         ]
