@@ -128,13 +128,14 @@ variable "alarm_subscriptions" {
   }))
 
   validation {
-    condition     = !var.require_alarm_subscriptions || length(var.alarm_subscriptions) > 0
+    # Staging and prod cannot opt out: their alarms are the ones people must hear.
+    condition     = length(var.alarm_subscriptions) > 0 || (!var.require_alarm_subscriptions && !contains(["staging", "prod"], var.environment))
     error_message = "Environment ${var.environment}: alarm_subscriptions is empty, so every alarm of the alarm topic ${var.environment}-alarms would notify nobody. Set it in terraform/environments/${var.environment}/terraform.tfvars (docs/terraform.md, \"Alarm routing\")."
   }
 }
 
 variable "require_alarm_subscriptions" {
-  description = "Fail the plan while alarm_subscriptions is empty; only a throwaway environment turns this off."
+  description = "Fail the plan while alarm_subscriptions is empty; only a throwaway environment turns this off (staging and prod always fail)."
   type        = bool
   default     = true
 }

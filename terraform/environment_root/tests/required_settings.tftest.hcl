@@ -29,6 +29,17 @@ run "the_checked_in_tfvars_do_not_plan_without_alarm_subscribers" {
   expect_failures = [var.alarm_subscriptions]
 }
 
+run "the_requirement_cannot_be_switched_off_outside_dev" {
+  command = plan
+
+  variables {
+    require_alarm_subscriptions = false
+    email_sender_addresses      = { orders = "orders@example.com" }
+  }
+
+  expect_failures = [var.alarm_subscriptions]
+}
+
 run "with_subscribers_set_the_environment_plans" {
   command = plan
 
