@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import tfharness
 
+from tools.contract import function_name
 from tools.iam.function_calls import Deployed, FunctionPolicies, problems, recorded_calls
 from tools.iam.plans import boundary_policy, role_policies
 
@@ -27,7 +28,8 @@ def function_policies(
     by_role = role_policies(plan)
     boundary = boundary_policy(bootstrap_plan, ENV)
     return {
-        service: FunctionPolicies(by_role[f"{ENV}-{service.replace('_', '-')}"], boundary)
+        # The execution role is named after its function.
+        service: FunctionPolicies(by_role[function_name(service, ENV)], boundary)
         for service in tfharness.service_names()
     }
 

@@ -21,12 +21,13 @@ from .events import (
     sns_record,
 )
 from .fixtures import load_fixture
-from .names import ACCOUNT_ID, REGION
+from .names import ACCOUNT_ID, LOCAL_ENVIRONMENT, REGION
 from .provision import Provisioned, drain, provision
 
 __all__ = [
     "ACCOUNT_ID",
     "FAKE_CREDENTIALS",
+    "LOCAL_ENVIRONMENT",
     "REGION",
     "Provisioned",
     "drain",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from tools import declarations
 
 from . import names
+from .names import LOCAL_ENVIRONMENT
 
 __all__ = ["DLQ_RETENTION_S", "lambda_environment", "runtime_environment"]
 
@@ -19,7 +20,7 @@ DLQ_RETENTION_S = 14 * 86400
 def lambda_environment(
     service: str,
     *,
-    environment: str = "local",
+    environment: str = LOCAL_ENVIRONMENT,
     topic_arns: Mapping[str, str] | None = None,
     dead_letter_queue_url: str = "",
 ) -> dict[str, str]:
@@ -50,7 +51,7 @@ def lambda_environment(
     return env
 
 
-def runtime_environment(service: str, *, environment: str = "local") -> dict[str, str]:
+def runtime_environment(service: str, *, environment: str = LOCAL_ENVIRONMENT) -> dict[str, str]:
     """The variables Lambda's runtime itself sets for ``service``'s function."""
     declared = declarations.services()[service]
     manifest = declared.manifest

@@ -22,6 +22,7 @@ from messaging.dead_letters import dead_letter_record
 from messaging.publisher import message_attributes
 
 from . import names
+from .names import LOCAL_ENVIRONMENT
 
 __all__ = [
     "http_event",
@@ -194,7 +195,7 @@ def http_event(
     return event
 
 
-def scheduled_event(service: str, environment: str = "local") -> dict[str, Any]:
+def scheduled_event(service: str, environment: str = LOCAL_ENVIRONMENT) -> dict[str, Any]:
     """The event an EventBridge schedule rule sends to ``service``'s function."""
     return {
         "version": "0",
@@ -220,7 +221,7 @@ def on_failure_record(
     service: str,
     attempts: int,
     request_id: str,
-    environment: str = "local",
+    environment: str = LOCAL_ENVIRONMENT,
     condition: str = "RetriesExhausted",
 ) -> dict[str, Any]:
     """The record Lambda sends to the on-failure destination after the last retry.

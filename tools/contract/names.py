@@ -13,6 +13,7 @@ from messaging.catalog import topic_env_var
 
 __all__ = [
     "ACCOUNT_ID",
+    "LOCAL_ENVIRONMENT",
     "REGION",
     "bucket_name",
     "delivery_dlq_name",
@@ -34,6 +35,8 @@ __all__ = [
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+# The environment name the local system and the tests give every physical name.
+LOCAL_ENVIRONMENT = "local"
 
 
 def kebab(name: str) -> str:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.contract import LOCAL_ENVIRONMENT
+
 from . import reference
 from .actions import iam_action, iam_prefix
 from .policy import Request, allows, decision
@@ -64,7 +66,7 @@ class Deployed:
     account: str
     # Sender addresses: the local system's (shared/resources.json) -> the environment's.
     addresses: Mapping[str, str] = field(default_factory=dict)
-    local_environment: str = "local"
+    local_environment: str = LOCAL_ENVIRONMENT
 
     def translate(self, value: Any, local_region: str) -> Any:
         if isinstance(value, dict):
