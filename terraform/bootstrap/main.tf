@@ -684,6 +684,29 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
+  # DynamoDB creates the grant on a table's customer managed key with the credentials
+  # of whoever creates the table; only through DynamoDB, only for an AWS resource.
+  statement {
+    sid       = "GrantsForTablesOnKeysOfThisEnvironment"
+    actions   = ["kms:CreateGrant"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.environment_tag_key}"
+      values   = [each.key]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
+  }
+
   # A table encrypted with the AWS managed key is read back through that key's alias.
   statement {
     sid       = "DescribeTheDynamoDbManagedKey"

@@ -2,9 +2,10 @@
 AWS authorizes it with: action, resource ARN and the request context its conditions read.
 
 Besides the call's own action, AWS checks a few more on the caller: ``iam:PassRole`` for
-a role handed to a service (the reference lists it as a dependent action), and, for an
+a role handed to a service (the reference lists it as a dependent action); for an
 HTTP API stage with an access log, the CloudWatch Logs delivery actions (API Gateway's
-"Permissions for CloudWatch logging" of HTTP APIs).
+"Permissions for CloudWatch logging" of HTTP APIs); and for a table encrypted with a
+customer managed key, the key's DescribeKey and CreateGrant through DynamoDB.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
 # aws-sdk-go-base asks iam:GetUser for the account id and, denied (a role session is no
 # user), falls back to sts:GetCallerIdentity.
 MAY_BE_DENIED = {("iam:GetUser", "ConfigureProvider")}
+# What DynamoDB asks of whoever creates a table encrypted with a customer managed key
+# (AWS KMS developer guide, "How Amazon DynamoDB uses AWS KMS", authorizing the key).
+DYNAMODB_KEY_USE_BY_CREATOR = ("kms:DescribeKey", "kms:CreateGrant")
 ACCESS_LOG_DELIVERY = [
     "logs:CreateLogDelivery",
     "logs:PutResourcePolicy",
@@ -160,6 +164,16 @@ def _dependent(
         tags = {f"aws:RequestTag/{t['TagKey']}": t["TagValue"] for t in params["Tags"]}
         new_key = f"arn:aws:kms:{facts.region}:{facts.account}:key/(created by CreateKey)"
         yield Needed(call, Request("kms:TagResource", new_key, tags))
+    key = (params.get("SSESpecification") or {}).get("KMSMasterKeyId")
+    if prefix == "dynamodb" and call.operation in {"CreateTable", "UpdateTable"} and key:
+        # DynamoDB reads a table's customer managed key and creates its grant with the
+        # caller's credentials (forward access); the reference lists no dependent action.
+        context = _context("kms", {}, [key], facts) | {
+            "kms:ViaService": f"dynamodb.{facts.region}.amazonaws.com",
+            "kms:GrantIsForAWSResource": "true",
+        }
+        for action in DYNAMODB_KEY_USE_BY_CREATOR:
+            yield Needed(call, Request(action, key, context))
     if prefix == "apigateway" and "accessLogSettings" in call.body:
         for action in ACCESS_LOG_DELIVERY:
             yield Needed(call, Request(action, "*", {}))
