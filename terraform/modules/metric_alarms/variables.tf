@@ -27,8 +27,10 @@ variable "alarms" {
   }))
 }
 
+# Not validated here: each caller validates its own alarm_period_s, so a bad
+# period fails once, naming the caller's variable, not once per alarm set.
 variable "period_s" {
-  description = "Period of every alarm of the set, in seconds."
+  description = "Period of every alarm of the set, in seconds (60, 300, 900 or 3600; the callers check it)."
   type        = number
 }
 
