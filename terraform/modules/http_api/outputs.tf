@@ -20,5 +20,5 @@ output "route_keys" {
 
 output "alarm_names" {
   description = "Names of the API's alarms by kind (server-errors, latency-p99)."
-  value       = { for k, a in aws_cloudwatch_metric_alarm.api : k => a.alarm_name }
+  value       = module.alarms.names
 }

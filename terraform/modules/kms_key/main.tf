@@ -1,6 +1,7 @@
 # A customer-managed KMS key with rotation and an alias, whose policy lets the
 # account administer it and delegate its use to IAM, plus the service grants
-# the caller adds. The one place the key-administration statement is written.
+# the caller adds. The one place the key-administration statement and the
+# shape of a service grant are written.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -19,6 +20,20 @@ locals {
     "kms:RetireGrant", "kms:RevokeGrant", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
     "kms:TagResource", "kms:UntagResource", "kms:UpdateAlias", "kms:UpdateKeyDescription",
   ]
+
+  # A service uses the key only on behalf of this account (and, with source
+  # ARNs, of those resources): the confused-deputy conditions of every grant.
+  service_grant_statements = [for g in var.service_grants : {
+    Sid       = g.sid
+    Effect    = "Allow"
+    Principal = { Service = g.service }
+    Action    = try(g.actions, ["kms:Decrypt", "kms:GenerateDataKey"])
+    Resource  = "*"
+    Condition = merge(
+      { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } },
+      try(g.source_arn, null) == null ? {} : { ArnLike = { "aws:SourceArn" = g.source_arn } },
+    )
+  }]
 }
 
 resource "aws_kms_key" "this" {
@@ -38,6 +53,7 @@ resource "aws_kms_key" "this" {
         Action    = local.key_admin_actions
         Resource  = "*"
       }],
+      local.service_grant_statements,
       var.service_statements,
     )
   })

@@ -24,8 +24,16 @@ variable "deletion_window_days" {
   }
 }
 
+variable "service_grants" {
+  description = "AWS services that use the key from this account, each {sid, service (a principal or a list of them), source_arn (optional: an ARN pattern or a list; the resources on whose behalf the service acts), actions (optional, default kms:Decrypt and kms:GenerateDataKey)}. Each becomes a statement with the aws:SourceAccount and aws:SourceArn conditions."
+  # any, not a list of objects: service and source_arn are a string or a list,
+  # written into the policy as given.
+  type    = any
+  default = []
+}
+
 variable "service_statements" {
-  description = "Key-policy statements after the account's administration statement: the AWS services that use the key, each with its conditions. Resource \"*\" in a key policy means this key."
+  description = "Key-policy statements after the service grants, for a service whose statement has another shape (other conditions). Resource \"*\" in a key policy means this key."
   type        = any
   default     = []
 }

@@ -9,28 +9,12 @@ module "queue_key" {
   deletion_window_days = var.key_deletion_window_days
   tags                 = var.tags
 
-  service_statements = concat(
-    [{
-      Sid       = "LambdaWritesOnFailureEvents"
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource  = "*"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-        ArnLike      = { "aws:SourceArn" = local.function_arn }
-      }
-    }],
+  service_grants = concat(
+    [{ sid = "LambdaWritesOnFailureEvents", service = "lambda.amazonaws.com", source_arn = local.function_arn }],
     local.has_subs ? [{
-      Sid       = "SnsRedrivesUndeliverableMessages"
-      Effect    = "Allow"
-      Principal = { Service = "sns.amazonaws.com" }
-      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource  = "*"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-        ArnLike      = { "aws:SourceArn" = sort([for s in values(var.subscriptions) : s.arn]) }
-      }
+      sid        = "SnsRedrivesUndeliverableMessages"
+      service    = "sns.amazonaws.com"
+      source_arn = sort([for s in values(var.subscriptions) : s.arn])
     }] : [],
   )
 }

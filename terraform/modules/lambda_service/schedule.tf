@@ -33,21 +33,25 @@ resource "aws_lambda_permission" "schedule" {
   source_account = local.account_id
 }
 
-resource "aws_cloudwatch_metric_alarm" "schedule" {
-  count = var.schedule == null ? 0 : 1
+module "schedule_alarms" {
+  source = "../metric_alarms"
 
-  alarm_name          = "${local.function_name}-schedule-failed-invocations"
-  alarm_description   = "EventBridge could not invoke ${local.function_name} on its schedule."
-  namespace           = "AWS/Events"
-  metric_name         = "FailedInvocations"
-  dimensions          = { RuleName = aws_cloudwatch_event_rule.schedule[0].name }
-  statistic           = "Sum"
-  period              = var.alarm_period_s
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
-  tags                = var.tags
+  name_prefix     = local.function_name
+  namespace       = "AWS/Events"
+  period_s        = var.alarm_period_s
+  alarm_topic_arn = var.alarm_topic_arn
+  tags            = var.tags
+
+  alarms = {
+    for rule in aws_cloudwatch_event_rule.schedule : "schedule-failed-invocations" => {
+      metric      = "FailedInvocations"
+      dimensions  = { RuleName = rule.name }
+      description = "EventBridge could not invoke ${local.function_name} on its schedule."
+    }
+  }
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.schedule[0]
+  to   = module.schedule_alarms.aws_cloudwatch_metric_alarm.this["schedule-failed-invocations"]
 }

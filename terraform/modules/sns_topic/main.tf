@@ -28,29 +28,12 @@ module "key" {
   deletion_window_days = var.key_deletion_window_days
   tags                 = var.tags
 
-  service_statements = concat(
-    [{
-      # SNS itself reads the key to decrypt messages when it delivers them.
-      Sid       = "SnsUsesKeyForThisTopic"
-      Effect    = "Allow"
-      Principal = { Service = "sns.amazonaws.com" }
-      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource  = "*"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-        ArnLike      = { "aws:SourceArn" = local.topic_arn }
-      }
-    }],
-    length(var.publisher_service_principals) == 0 ? [] : [{
-      Sid       = "ServicePublishersUseKey"
-      Effect    = "Allow"
-      Principal = { Service = var.publisher_service_principals }
-      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-      Resource  = "*"
-      Condition = {
-        StringEquals = { "aws:SourceAccount" = local.account_id }
-      }
-    }],
+  service_grants = concat(
+    # SNS itself reads the key to decrypt messages when it delivers them.
+    [{ sid = "SnsUsesKeyForThisTopic", service = "sns.amazonaws.com", source_arn = local.topic_arn }],
+    length(var.publisher_service_principals) == 0 ? [] : [
+      { sid = "ServicePublishersUseKey", service = var.publisher_service_principals },
+    ],
   )
 }
 

@@ -20,5 +20,5 @@ output "delivery_status_role_arn" {
 
 output "alarm_names" {
   description = "Names of the topic's delivery alarms by kind (empty for the alarm topic itself)."
-  value       = { for k, a in aws_cloudwatch_metric_alarm.topic : k => a.alarm_name }
+  value       = module.alarms.names
 }
