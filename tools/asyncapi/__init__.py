@@ -12,13 +12,10 @@ published, with their JSON Schema (Draft 7) as the payload.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from .. import declarations, schemas, topology
+from .. import declarations, generated, schemas, topology
 from ..contract import names
 
 DOCUMENT = declarations.ROOT / "docs" / "asyncapi.json"
@@ -162,17 +159,6 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Render the AsyncAPI document.")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", type=Path, help="write the document to this file")
-    group.add_argument("--check", type=Path, help="exit 1 if this file is stale")
-    args = parser.parse_args(argv)
-    if args.write:
-        args.write.write_text(render(), "utf-8")
-    elif args.check:
-        if not args.check.is_file() or args.check.read_text("utf-8") != render():
-            print(f"{args.check} is stale: run `make asyncapi`", file=sys.stderr)
-            return 1
-    else:
-        sys.stdout.write(render())
-    return 0
+    return generated.main(
+        argv, what="AsyncAPI document", render=lambda _: render(), make_target="asyncapi"
+    )
