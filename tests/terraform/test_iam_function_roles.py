@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import tfharness
 
-from tools.contract import function_name
+from tools.contract.names import function_name
 from tools.iam.function_calls import Deployed, FunctionPolicies, problems, recorded_calls
 from tools.iam.plans import boundary_policy, role_policies
 
