@@ -8,7 +8,8 @@ or not). Each span becomes one line of ``<state>/traces.jsonl``::
      "kind": "PRODUCER", "service": "orders_api", "start_ns": …, "end_ns": …,
      "attributes": {...}, "links": [{"trace_id": "…", "span_id": "…"}], "status": "UNSET"}
 
-``trace_tree`` renders one trace for ``make demo``.
+``conversation_trace`` finds the trace of one conversation (correlation id) and checks
+its links; ``trace_tree`` renders it for ``make demo``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TraceCollector", "read_spans", "trace_tree"]
+__all__ = ["TraceCollector", "conversation_trace", "read_spans", "trace_tree"]
 
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
@@ -197,3 +198,31 @@ def trace_tree(spans: list[dict[str, Any]], trace_id: str) -> list[str]:
 
     walk(None, "")
     return lines
+
+
+def conversation_trace(
+    spans: list[dict[str, Any]], correlation_id: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The messaging spans of ``correlation_id``, and what is wrong with them (nothing when
+    they form one trace in which every CONSUMER span links to a PRODUCER span of it)."""
+    mine = [
+        s
+        for s in spans
+        if s["attributes"].get("messaging.message.conversation_id") == correlation_id
+    ]
+    problems = []
+    trace_ids = sorted({s["trace_id"] for s in mine})
+    if len(trace_ids) != 1:
+        problems.append(f"{len(trace_ids)} trace ids for one conversation: {', '.join(trace_ids)}")
+    producers = {s["span_id"]: s for s in mine if s["kind"] == "PRODUCER"}
+    for span in mine:
+        if span["kind"] != "CONSUMER":
+            continue
+        linked = [link for link in span["links"] if link["span_id"] in producers]
+        if not linked:
+            problems.append(f"{span['service']}'s {span['name']} links to no producer span")
+        elif producers[linked[0]["span_id"]]["attributes"].get("messaging.message.id") != span[
+            "attributes"
+        ].get("messaging.message.id"):
+            problems.append(f"{span['service']}'s {span['name']} links to another event's send")
+    return mine, problems
