@@ -224,8 +224,8 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
         finally:
             collector.stop()
         for variant, answer in details.items():
-            task = probes[variant][2]
-            if variant != "bare boto3" and not str(answer.get("messaging", "")).startswith(task):
+            origin = str(answer.get("messaging", ""))
+            if variant != "bare boto3" and not origin.startswith(probes[variant][2]):
                 raise RuntimeError(f"{variant}: messaging came from {answer['messaging']}")
         start.rows.append(
             row("bare: import boto3 + SNS client", samples.stat("bare boto3", 50), "ms")
