@@ -33,3 +33,8 @@ alarm_subscriptions = []
 # control, verified in SES (docs/terraform.md, "What you set per environment"), e.g.
 #   orders = "orders@prod.your-domain.example"
 email_sender_addresses = {}
+
+# Tracing: xray, otel or off (docs/terraform.md, "Tracing"). otel adds the ADOT Python
+# layer of each architecture in this region, for example
+#   otel_layer_arns = { arm64 = "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-arm64-ver-<version>:<n>" }
+tracing_backend = "xray"
