@@ -5,7 +5,7 @@ locals {
   table_actions = {
     read = [
       "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
-      "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan",
+      "dynamodb:GetItem", "dynamodb:Query",
     ]
     write = [
       "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
@@ -17,6 +17,7 @@ locals {
     write = ["s3:PutObject"]
   }
   access_modes = { read = ["read"], write = ["write"], read_write = ["read", "write"] }
+  index_arns   = sort(flatten([for t in values(var.tables) : values(t.index_arns) if contains(local.access_modes[t.access], "read")]))
 
   data_keys = distinct(concat([for t in values(var.tables) : t.kms_key_arn], [for b in values(var.buckets) : b.kms_key_arn]))
 
@@ -68,6 +69,15 @@ locals {
       Action   = local.table_actions[mode]
       Resource = sort([for t in values(var.tables) : t.arn if contains(local.access_modes[t.access], mode)])
     } if length([for t in values(var.tables) : t if contains(local.access_modes[t.access], mode)]) > 0],
+    # An index is its own resource: readers may Query it, nothing else (no Scan).
+    length(local.index_arns) == 0 ? [] : [
+      {
+        Sid      = "QueryIndexes"
+        Effect   = "Allow"
+        Action   = ["dynamodb:Query"]
+        Resource = local.index_arns
+      },
+    ],
     [for mode in ["read", "write"] : {
       Sid      = "Buckets${title(mode)}"
       Effect   = "Allow"

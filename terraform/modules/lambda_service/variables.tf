@@ -162,12 +162,13 @@ variable "subscriptions" {
 }
 
 variable "tables" {
-  description = "DynamoDB tables the service declares, by logical name, with the access it needs (read, write or read_write)."
+  description = "DynamoDB tables the service declares, by logical name, with the access it needs (read, write or read_write) and the ARNs of the table's indexes, which readers may query."
   type = map(object({
     name        = string
     arn         = string
     kms_key_arn = string
     access      = string
+    index_arns  = optional(map(string), {})
   }))
   default = {}
 

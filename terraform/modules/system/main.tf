@@ -182,6 +182,11 @@ module "shared" {
   tables = { for k, t in local.resources.tables : k => {
     hash_key      = t.hash_key
     ttl_attribute = try(t.ttl_attribute, null)
+    indexes = { for i, index in try(t.indexes, {}) : i => {
+      hash_key  = index.hash_key
+      range_key = index.range_key
+      projected = try(index.projected, [])
+    } }
   } }
   buckets                  = { for k, b in local.resources.buckets : k => { expire_after_days = b.expire_after_days } }
   email_senders            = { for k in keys(local.resources.email_senders) : k => { address = var.email_sender_addresses[k] } if contains(keys(var.email_sender_addresses), k) }
