@@ -15,6 +15,7 @@ import tfharness
 from tools.contract.names import function_name
 from tools.iam.function_calls import Deployed, FunctionPolicies, problems, recorded_calls
 from tools.iam.plans import boundary_policy, role_policies
+from tools.iam.policy import Request, allows
 
 pytestmark = [pytest.mark.slow, pytest.mark.after_end_to_end]
 
@@ -53,3 +54,36 @@ def test_every_recorded_call_is_allowed_by_the_functions_role_and_boundary(
         Deployed(ENV, tfharness.REGION, tfharness.MOTO_ACCOUNT_ID, addresses),
     )
     assert found == [], "\n".join(found)
+
+
+def test_readers_of_a_table_may_query_its_indexes_and_nothing_may_scan(
+    deployed_plan: dict[str, Any], bootstrap_plan: dict[str, Any]
+) -> None:
+    account, region = tfharness.MOTO_ACCOUNT_ID, tfharness.REGION
+    resources = json.loads((tfharness.REPO_ROOT / "shared/resources.json").read_text())
+    manifests = {
+        p.parent.name: json.loads(p.read_text())
+        for p in (tfharness.REPO_ROOT / "services").glob("*/service.json")
+    }
+    policies = function_policies(deployed_plan, bootstrap_plan)
+    context = {"aws:ResourceAccount": account}
+    wrong = []
+    for table, spec in resources["tables"].items():
+        table_arn = f"arn:aws:dynamodb:{region}:{account}:table/{ENV}-{table.replace('_', '-')}"
+        index_arns = [f"{table_arn}/index/{index}" for index in spec.get("indexes", {})]
+        for service, granted in policies.items():
+            access = manifests[service]["resources"].get("tables", {}).get(table, "")
+            for arn in [table_arn, *index_arns]:
+                if allows(granted.role, granted.boundary, Request("dynamodb:Scan", arn, context)):
+                    wrong.append(f"{service} may Scan {arn}")
+            for arn in index_arns:
+                may_query = allows(
+                    granted.role, granted.boundary, Request("dynamodb:Query", arn, context)
+                )
+                if may_query != ("read" in access):
+                    wrong.append(f"{service} ({access or 'no access'}): Query {arn} {may_query}")
+                for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"):
+                    if allows(granted.role, granted.boundary, Request(action, arn, context)):
+                        wrong.append(f"{service} may {action} on {arn}")
+    assert any(spec.get("indexes") for spec in resources["tables"].values())
+    assert wrong == [], "\n".join(wrong)

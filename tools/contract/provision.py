@@ -34,9 +34,10 @@ def _client(name: str, endpoint_url: str | None) -> Any:
 
 
 def _key_schema(table: dict[str, Any]) -> dict[str, Any]:
-    """Keys and sparse global secondary indexes, as terraform/modules/shared_resources makes them."""
+    """Keys and sparse global secondary indexes, as modules/shared_resources makes them."""
     indexes = table.get("indexes", {})
-    keys = [table["hash_key"]] + [k for i in indexes.values() for k in (i["hash_key"], i["range_key"])]
+    keys = [table["hash_key"]]
+    keys += [key for index in indexes.values() for key in (index["hash_key"], index["range_key"])]
     schema: dict[str, Any] = {
         "AttributeDefinitions": [
             {"AttributeName": key, "AttributeType": "S"} for key in dict.fromkeys(keys)
