@@ -13,6 +13,7 @@ import pytest
 import tfharness
 
 from tools.contract.names import function_name
+from tools.iam.dynamodb_attributes import condition_context
 from tools.iam.function_calls import Deployed, FunctionPolicies, problems, recorded_calls
 from tools.iam.plans import boundary_policy, role_policies
 from tools.iam.policy import Request, allows
@@ -86,4 +87,37 @@ def test_readers_of_a_table_may_query_its_indexes_and_nothing_may_scan(
                     if allows(granted.role, granted.boundary, Request(action, arn, context)):
                         wrong.append(f"{service} may {action} on {arn}")
     assert any(spec.get("indexes") for spec in resources["tables"].values())
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_each_attribute_of_an_owned_table_is_updated_by_its_owner_alone(
+    deployed_plan: dict[str, Any], bootstrap_plan: dict[str, Any]
+) -> None:
+    account, region = tfharness.MOTO_ACCOUNT_ID, tfharness.REGION
+    tables = json.loads((tfharness.REPO_ROOT / "shared/resources.json").read_text())["tables"]
+    policies = function_policies(deployed_plan, bootstrap_plan)
+    owned = {name: spec for name, spec in tables.items() if "created_by" in spec}
+    assert owned, "no table in shared/resources.json declares owners"
+    wrong = []
+    for table, spec in owned.items():
+        arn = f"arn:aws:dynamodb:{region}:{account}:table/{ENV}-{table.replace('_', '-')}"
+        key = {"Key": {spec["hash_key"]: {"S": "1"}}}
+        owners = {a: s for s, attributes in spec["updated_by"].items() for a in attributes}
+        for service, granted in policies.items():
+            put = condition_context({"Item": {spec["hash_key"]: {}, "anything": {}}})
+            may_put = allows(granted.role, granted.boundary, Request("dynamodb:PutItem", arn, put))
+            if may_put != (service == spec["created_by"]):
+                wrong.append(f"{service}: PutItem on {table} {may_put}")
+            for action in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+                if allows(granted.role, granted.boundary, Request(action, arn, put)):
+                    wrong.append(f"{service} may {action} on {table}")
+            for attribute in [*owners, "customer_email"]:
+                update = {**key, "UpdateExpression": "SET #a = :v"}
+                context = condition_context(
+                    update | {"ExpressionAttributeNames": {"#a": attribute}}
+                )
+                request = Request("dynamodb:UpdateItem", arn, context)
+                may_update = allows(granted.role, granted.boundary, request)
+                if may_update != (owners.get(attribute) == service):
+                    wrong.append(f"{service}: UpdateItem of {table}.{attribute} {may_update}")
     assert wrong == [], "\n".join(wrong)

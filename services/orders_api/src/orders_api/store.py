@@ -8,6 +8,11 @@ failed therefore still carries its event, and the scheduled ``republish_pending`
 client retrying with the same ``Idempotency-Key``) sends it with the same event id,
 which idempotent consumers handle once. The sweep queries the index, oldest first, so
 it reads what is owed, never the orders already delivered.
+
+This service creates order items and changes none: once stored, each attribute has one
+writer (shared/resources.json ``created_by``/``updated_by``; IAM enforces it), and the
+outbox attributes are ``order_status``'s, which removes them on delivery, republished
+events included.
 """
 
 from __future__ import annotations
@@ -177,15 +182,6 @@ def put_order(order: dict[str, Any], pending_event: str, idempotency_key: str | 
         {"order_id": _IDEMPOTENCY_PREFIX + idempotency_key, "points_to": order["order_id"]}
     )
     _claim_and_put(client, item, claim, idempotency_key)
-
-
-def mark_published(order_id: str) -> None:
-    aws_client("dynamodb").update_item(
-        TableName=_table(),
-        Key={"order_id": {"S": order_id}},
-        UpdateExpression="REMOVE " + ", ".join(OUTBOX_ATTRIBUTES),
-        ConditionExpression="attribute_exists(order_id)",
-    )
 
 
 PAGE_SIZE = 100
