@@ -19,6 +19,7 @@ GROUPS = [
     "coldstart",
     "artifacts",
     "endtoend",
+    "sweep",
 ]
 
 
@@ -68,6 +69,8 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     else:
         assert "HTTP request to last consumer done p99" in names["endtoend"]
         assert "sustained consumer events per second" in names["endtoend"]
+
+    assert "index sweep items read, 1,000 / 100 orders" in names["sweep"]
 
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| figure | median | spread | target |" in result.stdout

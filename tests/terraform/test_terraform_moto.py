@@ -311,3 +311,32 @@ def test_manifests_are_readable() -> None:
         for event in manifest["publishes"] + [s["event_type"] for s in manifest["subscribes"]]:
             assert event in CATALOG["events"]
     assert Path(tfharness.TERRAFORM_DIR / "environments" / ENV).is_dir()
+
+
+def test_tables_have_the_declared_keys_and_sparse_indexes(
+    deployed: tfharness.MotoEnvironment,
+) -> None:
+    dynamodb = client(deployed, "dynamodb")
+    declared = json.loads((ROOT / "shared/resources.json").read_text())["tables"]
+    for name, spec in declared.items():
+        table = dynamodb.describe_table(TableName=f"{ENV}-{kebab(name)}")["Table"]
+        assert table["KeySchema"] == [{"AttributeName": spec["hash_key"], "KeyType": "HASH"}]
+        indexes = {
+            index["IndexName"]: (
+                index["KeySchema"],
+                index["Projection"]["ProjectionType"],
+                sorted(index["Projection"].get("NonKeyAttributes", [])),
+            )
+            for index in table.get("GlobalSecondaryIndexes", [])
+        }
+        assert indexes == {
+            index_name: (
+                [
+                    {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+                    {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+                ],
+                "INCLUDE" if index.get("projected") else "KEYS_ONLY",
+                sorted(index.get("projected", [])),
+            )
+            for index_name, index in spec.get("indexes", {}).items()
+        }, name

@@ -39,7 +39,7 @@ MODES = {
     "quick": Mode(3, 40, 50, 60, 10, 100, 4, 250, 5, 15, 60),
     "tiny": Mode(2, 3, 3, 3, 2, 5, 2, 10, 1, 2, 4),
 }
-GROUPS = ("headline", "floor", "publish", "router", "batching", "coldstart", "endtoend")
+GROUPS = ("headline", "floor", "publish", "router", "batching", "coldstart", "endtoend", "sweep")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             "endtoend",
             lambda: endtoend.end_to_end(requests=mode.e2e_requests, burst=mode.e2e_burst),
         )
+    if "sweep" in only:
+        from . import sweep
+
+        run("sweep", lambda: sweep.sweep(args.mode))
 
     meta["seconds"] = time.perf_counter() - began
     meta["load_after"] = report.load_average()

@@ -5,7 +5,7 @@ locals {
   table_actions = {
     read = [
       "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
-      "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan",
+      "dynamodb:GetItem", "dynamodb:Query",
     ]
     write = [
       "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
@@ -16,7 +16,9 @@ locals {
     read  = ["s3:GetObject"]
     write = ["s3:PutObject"]
   }
-  access_modes = { read = ["read"], write = ["write"], read_write = ["read", "write"] }
+  access_modes   = { read = ["read"], write = ["write"], read_write = ["read", "write"] }
+  created_tables = sort([for t in values(var.tables) : t.arn if t.owned && t.creates && contains(local.access_modes[t.access], "write")])
+  index_arns     = sort(flatten([for t in values(var.tables) : values(t.index_arns) if contains(local.access_modes[t.access], "read")]))
 
   data_keys = distinct(concat([for t in values(var.tables) : t.kms_key_arn], [for b in values(var.buckets) : b.kms_key_arn]))
 
@@ -68,8 +70,37 @@ locals {
       Sid      = "Tables${title(mode)}"
       Effect   = "Allow"
       Action   = local.table_actions[mode]
-      Resource = sort([for t in values(var.tables) : t.arn if contains(local.access_modes[t.access], mode)])
-    } if length([for t in values(var.tables) : t if contains(local.access_modes[t.access], mode)]) > 0],
+      Resource = sort([for t in values(var.tables) : t.arn if contains(local.access_modes[t.access], mode) && !(mode == "write" && t.owned)])
+    } if length([for t in values(var.tables) : t if contains(local.access_modes[t.access], mode) && !(mode == "write" && t.owned)]) > 0],
+    # Tables whose items have owners: the creator puts new items and changes none...
+    length(local.created_tables) == 0 ? [] : [
+      {
+        Sid      = "CreateOwnedItems"
+        Effect   = "Allow"
+        Action   = ["dynamodb:PutItem"]
+        Resource = local.created_tables
+      },
+    ],
+    # ...and each updater changes only its own attributes, never reading others back.
+    [for k, t in var.tables : {
+      Sid      = "UpdateOwnAttributesOf${replace(title(replace(k, "_", " ")), " ", "")}"
+      Effect   = "Allow"
+      Action   = ["dynamodb:UpdateItem"]
+      Resource = [t.arn]
+      Condition = {
+        "ForAllValues:StringEquals" = { "dynamodb:Attributes" = t.updates_only }
+        "StringEqualsIfExists"      = { "dynamodb:ReturnValues" = ["NONE", "UPDATED_OLD", "UPDATED_NEW"] }
+      }
+    } if t.owned && t.updates_only != null && contains(local.access_modes[t.access], "write")],
+    # An index is its own resource: readers may Query it, nothing else (no Scan).
+    length(local.index_arns) == 0 ? [] : [
+      {
+        Sid      = "QueryIndexes"
+        Effect   = "Allow"
+        Action   = ["dynamodb:Query"]
+        Resource = local.index_arns
+      },
+    ],
     [for mode in ["read", "write"] : {
       Sid      = "Buckets${title(mode)}"
       Effect   = "Allow"

@@ -184,12 +184,17 @@ variable "subscriptions" {
 }
 
 variable "tables" {
-  description = "DynamoDB tables the service declares, by logical name, with the access it needs (read, write or read_write)."
+  description = "DynamoDB tables the service declares, by logical name, with the access it needs (read, write or read_write), the ARNs of the table's indexes, which readers may query, and, for a table whose items have owners, whether this service creates them or which attributes it alone updates."
   type = map(object({
     name        = string
     arn         = string
     kms_key_arn = string
     access      = string
+    index_arns  = optional(map(string), {})
+    # Tables whose items have owners (shared/resources.json created_by/updated_by):
+    owned        = optional(bool, false)        # writes are restricted as below
+    creates      = optional(bool, false)        # this service creates the items (PutItem only)
+    updates_only = optional(list(string), null) # or updates these top-level attributes only
   }))
   default = {}
 

@@ -72,6 +72,16 @@ locals {
     ))
   } }
 
+  # dynamodb:Attributes must name the table's and its indexes' key attributes too (AWS
+  # DynamoDB developer guide, "Using IAM policy conditions for fine-grained access control").
+  update_attributes = { for t, spec in local.resources.tables : t => {
+    for service, attributes in try(spec.updated_by, {}) : service => sort(distinct(concat(
+      [spec.hash_key],
+      flatten([for i in values(try(spec.indexes, {})) : [i.hash_key, i.range_key]]),
+      attributes,
+    )))
+  } }
+
   publish_topics = { for name, s in local.services : name => distinct([
     for e in s.publishes : local.events[e].topic if contains(keys(local.events), e)
   ]) }
@@ -186,6 +196,11 @@ module "shared" {
   tables = { for k, t in local.resources.tables : k => {
     hash_key      = t.hash_key
     ttl_attribute = try(t.ttl_attribute, null)
+    indexes = { for i, index in try(t.indexes, {}) : i => {
+      hash_key  = index.hash_key
+      range_key = index.range_key
+      projected = try(index.projected, [])
+    } }
   } }
   buckets                  = { for k, b in local.resources.buckets : k => { expire_after_days = b.expire_after_days } }
   email_senders            = { for k in keys(local.resources.email_senders) : k => { address = var.email_sender_addresses[k] } if contains(keys(var.email_sender_addresses), k) }
@@ -232,8 +247,14 @@ module "services" {
     filter_policy = policy
   } }
 
-  tables = { for t, access in each.value.tables : t => merge(module.shared.tables[t], { access = access })
-  if contains(keys(module.shared.tables), t) }
+  tables = { for t, access in each.value.tables : t => merge(module.shared.tables[t], {
+    access = access
+    # A table whose items have owners: its creator may only create items, each updater
+    # may only update its own attributes (with the keys IAM requires it to name).
+    owned        = can(local.resources.tables[t].created_by)
+    creates      = try(local.resources.tables[t].created_by, null) == each.key
+    updates_only = try(local.resources.tables[t].updated_by[each.key], null) == null ? null : local.update_attributes[t][each.key]
+  }) if contains(keys(module.shared.tables), t) }
   buckets = { for b, access in each.value.buckets : b => merge(module.shared.buckets[b], { access = access })
   if contains(keys(module.shared.buckets), b) }
   email_senders = { for e in each.value.email_senders : e => module.shared.email_senders[e]
