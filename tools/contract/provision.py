@@ -33,7 +33,7 @@ def _client(name: str, endpoint_url: str | None) -> Any:
     return boto3.client(name, endpoint_url=endpoint_url, region_name=REGION)
 
 
-def _key_schema(table: dict[str, Any]) -> dict[str, Any]:
+def table_schema(table: dict[str, Any]) -> dict[str, Any]:
     """Keys and sparse global secondary indexes, as modules/shared_resources makes them."""
     indexes = table.get("indexes", {})
     keys = [table["hash_key"]]
@@ -80,7 +80,7 @@ def provision(
     shared = declarations.resources()
     for table, spec in shared.get("tables", {}).items():
         name = names.table_name(table, environment)
-        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **_key_schema(spec))
+        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **table_schema(spec))
         if spec.get("ttl_attribute"):
             dynamodb.update_time_to_live(
                 TableName=name,

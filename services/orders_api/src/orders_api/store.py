@@ -156,7 +156,7 @@ def owed_shard(order_id: str) -> str:
     return str(zlib.crc32(order_id.encode()) % OWED_SHARDS)
 
 
-def _owed(order: dict[str, Any], pending_event: str) -> dict[str, str]:
+def owed_attributes(order: dict[str, Any], pending_event: str) -> dict[str, str]:
     """The outbox attributes: the event, and the index keys that list it as owed."""
     return {
         PENDING_EVENT: pending_event,
@@ -174,7 +174,7 @@ def put_order(order: dict[str, Any], pending_event: str, idempotency_key: str | 
     when the write may succeed on a later attempt.
     """
     client = aws_client("dynamodb")
-    item = _item({**order, **_owed(order, pending_event)})
+    item = _item({**order, **owed_attributes(order, pending_event)})
     if not idempotency_key:
         _put_new(client, item)
         return

@@ -189,7 +189,8 @@ def outgoing_traceparent() -> str:
     if incoming and _valid_traceparent(incoming):
         _, trace_id, _, flags = incoming.split("-")
         return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    ids = secrets.token_hex(24)  # one read of the system's randomness for both ids
+    return f"00-{ids[:32]}-{ids[32:]}-01"
 
 
 @contextmanager
