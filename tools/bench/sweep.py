@@ -173,4 +173,6 @@ def sweep(mode: str) -> Group:
 
 
 def _exact(value: float) -> Figure:
-    return Figure(value, value, value, 1)
+    """A count measured once: its median, low and high are the count (floats, as every figure)."""
+    count = float(value)
+    return Figure(count, count, count, 1)
