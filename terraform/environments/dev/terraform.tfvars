@@ -30,3 +30,9 @@ require_alarm_subscriptions = false
 email_sender_addresses = {
   orders = "orders-dev@example.com"
 }
+
+# REPLACE with your identity provider: routes declared "auth": "jwt" accept only
+# tokens of this issuer for one of these audiences (docs/terraform.md, "What you
+# set per environment"); tokens of the placeholder are never valid.
+jwt_issuer   = "https://issuer.dev.example.com"
+jwt_audience = ["orders-web-dev"]

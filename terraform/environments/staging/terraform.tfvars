@@ -30,3 +30,11 @@ alarm_subscriptions = []
 # control, verified in SES (docs/terraform.md, "What you set per environment"), e.g.
 #   orders = "orders@staging.your-domain.example"
 email_sender_addresses = {}
+
+# REQUIRED before the first plan, which fails while it is empty and a route is
+# declared "auth": "jwt": the issuer of your customers' tokens and the
+# audience(s) they are issued for (docs/terraform.md, "What you set per environment"), e.g.
+#   jwt_issuer   = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+#   jwt_audience = ["<app client id>"]
+jwt_issuer   = ""
+jwt_audience = []
