@@ -139,9 +139,7 @@ def test_a_route_with_scopes_answers_403_to_a_token_without_them(
         f"{url}/orders/o-1", "DELETE", authorization=_token(scope="orders/read orders/cancel")
     )
     assert status == 200
-    assert recorder.events[0]["requestContext"]["authorizer"]["jwt"]["scopes"] == [
-        "orders/cancel"
-    ]
+    assert recorder.events[0]["requestContext"]["authorizer"]["jwt"]["scopes"] == ["orders/cancel"]
 
 
 def test_a_public_route_needs_no_token_and_gets_no_claims(door: tuple[str, Recorder]) -> None:
