@@ -267,8 +267,30 @@ def check_deployment(
     if routes:
         api = client(env, "apigatewayv2")
         api_id = next(a["ApiId"] for a in api.get_apis()["Items"] if a["Name"] == f"{ENV}-http")
-        assert sorted(r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]) == routes
+        served = {r["RouteKey"]: r for r in api.get_routes(ApiId=api_id)["Items"]}
+        assert sorted(served) == routes
         assert outputs["api_url"]
+
+        # Routes declared jwt go through the one JWT authorizer, with their scopes.
+        [authorizer] = api.get_authorizers(ApiId=api_id)["Items"]
+        assert authorizer["AuthorizerType"] == "JWT"
+        assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+        assert authorizer["JwtConfiguration"] == {
+            "Issuer": tfharness.MOTO_JWT_ISSUER,
+            "Audience": tfharness.MOTO_JWT_AUDIENCE,
+        }
+        for m in MANIFESTS.values():
+            for r in m.get("routes", []):
+                route = served[f"{r['method']} {r['path']}"]
+                if r["auth"] == "jwt":
+                    assert route["AuthorizationType"] == "JWT", route
+                    assert route["AuthorizerId"] == authorizer["AuthorizerId"], route
+                    assert sorted(route.get("AuthorizationScopes", [])) == sorted(
+                        r.get("scopes", [])
+                    )
+                else:
+                    assert route.get("AuthorizationType", "NONE") == "NONE", route
+                    assert "AuthorizerId" not in route, route
 
     # Each sender is an SES (v2) identity of the address the environment sets.
     ses = client(env, "sesv2")
