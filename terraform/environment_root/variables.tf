@@ -145,6 +145,18 @@ variable "email_sender_addresses" {
   type        = map(string)
 }
 
+variable "tracing_backend" {
+  description = "How every function traces: xray, otel (the ADOT Lambda layer; needs otel_layer_arns) or off."
+  type        = string
+  default     = "xray"
+}
+
+variable "otel_layer_arns" {
+  description = "ADOT Python Lambda layer version ARN per architecture (arm64, x86_64) in this region, for tracing_backend = otel."
+  type        = map(string)
+  default     = {}
+}
+
 variable "manage_sns_tracing_policy" {
   description = "Create the X-Ray resource policy SNS active tracing needs; off only where the account's X-Ray resource policies are managed elsewhere."
   type        = bool

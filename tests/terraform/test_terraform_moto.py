@@ -13,6 +13,7 @@ import boto3
 import pytest
 import tfharness
 
+from messaging.config import TRACING_VARIABLE
 from tools.iam import reference
 
 pytestmark = pytest.mark.slow
@@ -187,6 +188,7 @@ def check_deployment(
         resources = manifest.get("resources", {})
         publish_topics = sorted({CATALOG["events"][e]["topic"] for e in manifest["publishes"]})
         expected_env = {
+            TRACING_VARIABLE: "xray",  # dev's tracing_backend
             "SERVICE_NAME": service,
             "ENVIRONMENT": ENV,
             "PUBLISHES": ",".join(manifest["publishes"]),

@@ -18,6 +18,7 @@ from tools.contract import REGION, load_fixture
 
 from .client import customer_token, sent_emails
 from .system import LocalError, Options, System
+from .traces import conversation_trace, read_spans, trace_tree
 
 # What a physical order must cause: (service, event type) handled successfully.
 EXPECTED_HOPS = [
@@ -206,10 +207,25 @@ def run_demo(options: Options, timeout_s: float = 30.0) -> int:
             results,
         )
 
+        assert system.traces
+        spans, problems = conversation_trace(read_spans(system.traces.path), correlation_id)
+        consumers = sum(1 for s in spans if s["kind"] == "CONSUMER")
+        _check(
+            "one trace across both hops, each consumer span linked to its producer",
+            not problems and consumers >= len(EXPECTED_HOPS),
+            "; ".join(problems) or f"{len(spans)} spans, {consumers} consumer spans linked",
+            results,
+        )
+
         print()
         print("Event flow:")
         for line in flow_tree(list(system.invocations), root):
             print(f"  {line}")
+        print()
+        print(f"Trace (OpenTelemetry, from {system.traces.path}):")
+        for trace_id in sorted({s["trace_id"] for s in spans}):
+            for line in trace_tree(spans, trace_id):
+                print(f"  {line}")
         print()
         print("Checks:")
         for label, ok, detail in results:

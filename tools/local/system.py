@@ -33,6 +33,7 @@ from .frontdoor import FrontDoor, routes
 from .invocations import Recorder, describe_event
 from .invoker import AsyncInvoker, Pending
 from .processes import ENVIRONMENT, HERE, HOST, LocalError, free_port, start_moto, stop_process
+from .traces import TraceCollector
 from .worker import Faults
 from .worker_host import Worker, worker_environment
 
@@ -80,6 +81,7 @@ class System:
         self.delivery: Delivery | None = None
         self.front_door: FrontDoor | None = None
         self.recorder: Recorder | None = None
+        self.traces: TraceCollector | None = None
         self.started_at = 0.0
 
     @property
@@ -125,10 +127,14 @@ class System:
         )
         if opts.deliver:
             self.delivery.subscribe(self.services, self.all_services, self.provisioned.topic_arns)
+        # The functions trace with OpenTelemetry, as with tracing_backend = "otel" in AWS,
+        # to a collector standing in for the ADOT layer's (make demo prints the trace).
+        self.traces = TraceCollector(self.state_dir / "traces.jsonl").start()
         for name, service in self.services.items():
             env = worker_environment(
                 name, runnables[name], self.endpoint_url, self.provisioned,
                 fail_services=opts.fail_services, faults=opts.faults,
+                trace_endpoint=self.traces.endpoint,
             )  # fmt: skip
             worker = Worker(
                 service,
@@ -268,6 +274,7 @@ class System:
             "tables": self.provisioned.tables,
             "dead_letter_queues": self.provisioned.dead_letter_queues,
             "subscription_queues": self.subscription_queues,
+            "traces": str(self.traces.path) if self.traces else "",
             "backoff_s": self.options.backoff_s,
             "fail_services": sorted(self.options.fail_services),
             "started": self.started_at,
@@ -296,5 +303,7 @@ class System:
             worker.stop()
         for thread in self.delivery.threads if self.delivery else []:
             thread.join(timeout=1.5)
+        if self.traces:
+            self.traces.stop()
         if self.moto:
             stop_process(self.moto)

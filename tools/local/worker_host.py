@@ -185,8 +185,13 @@ def worker_environment(
     *,
     fail_services: frozenset[str] = frozenset(),
     faults: Faults | None = None,
+    trace_endpoint: str | None = None,
 ) -> dict[str, str]:
-    """What ``worker.py`` runs with: the function's environment in AWS, pointed at moto."""
+    """What ``worker.py`` runs with: the function's environment in AWS, pointed at moto.
+
+    With ``trace_endpoint`` (an OTLP/HTTP traces URL) the function traces with ``otel``
+    and exports there; without, tracing is off.
+    """
     passed = (
         "PATH",
         "LANG",
@@ -203,7 +208,9 @@ def worker_environment(
             environment=ENVIRONMENT,
             topic_arns=provisioned.topic_arns,
             dead_letter_queue_url=provisioned.dead_letter_queues.get(service, ""),
+            tracing="otel" if trace_endpoint else "off",
         ),
+        **({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": trace_endpoint} if trace_endpoint else {}),
         **runtime_environment(service, environment=ENVIRONMENT),
         "LAMBDA_TASK_ROOT": str(runnable.task_root),
         "LOCAL_TASK_ROOT": str(runnable.task_root),

@@ -21,20 +21,22 @@ locals {
   data_keys = distinct(concat([for t in values(var.tables) : t.kms_key_arn], [for b in values(var.buckets) : b.kms_key_arn]))
 
   policy_statements = concat(
+    [{
+      Sid      = "WriteOwnLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["${aws_cloudwatch_log_group.function.arn}:*"]
+    }],
+    # X-Ray has no resource-level permissions: "*" is the only resource it accepts. The
+    # X-Ray SDK's daemon and the ADOT collector's X-Ray exporter call PutTraceSegments
+    # and PutTelemetryRecords; X-Ray's OTLP endpoint is authorized as PutTraceSegments.
+    var.tracing_backend == "off" ? [] : [{
+      Sid      = "WriteTraces"
+      Effect   = "Allow"
+      Action   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+      Resource = ["*"]
+    }],
     [
-      {
-        Sid      = "WriteOwnLogs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${aws_cloudwatch_log_group.function.arn}:*"]
-      },
-      {
-        # X-Ray has no resource-level permissions: "*" is the only resource it accepts.
-        Sid      = "WriteTraces"
-        Effect   = "Allow"
-        Action   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-        Resource = ["*"]
-      },
       {
         Sid      = "SendFailedEventsToOwnQueue"
         Effect   = "Allow"

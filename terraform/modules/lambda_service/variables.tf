@@ -121,6 +121,28 @@ variable "log_level" {
   }
 }
 
+variable "tracing_backend" {
+  description = "MESSAGING_TRACING of the function: xray (the X-Ray SDK), otel (OpenTelemetry through the ADOT layer's collector, which exports to X-Ray) or off."
+  type        = string
+  default     = "xray"
+
+  validation {
+    condition     = contains(["xray", "otel", "off"], var.tracing_backend)
+    error_message = "tracing_backend is xray, otel or off (messaging.config.TRACING_BACKENDS)."
+  }
+}
+
+variable "otel_layer_arn" {
+  description = "ARN of the ADOT Python Lambda layer for the function's architecture and region; required when tracing_backend is otel, unused otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.tracing_backend != "otel" || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.otel_layer_arn))
+    error_message = "tracing_backend otel needs otel_layer_arn, a layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the function's log group, in days."
   type        = number

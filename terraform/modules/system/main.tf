@@ -101,6 +101,10 @@ resource "terraform_data" "manifest_checks" {
       condition     = fileexists("${local.artifacts_dir}/${each.key}.zip")
       error_message = "Service ${each.key}: ${local.artifacts_dir}/${each.key}.zip is missing; run `make build SERVICE=${each.key}` (or `make build-all`) first."
     }
+    precondition {
+      condition     = var.tracing_backend != "otel" || contains(keys(var.otel_layer_arns), local.services[each.key].architecture)
+      error_message = "Service ${each.key} runs on ${local.services[each.key].architecture}, and tracing_backend otel needs otel_layer_arns[\"${local.services[each.key].architecture}\"]: the ADOT Python layer for that architecture."
+    }
   }
 }
 
@@ -214,6 +218,9 @@ module "services" {
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
   log_kms_key_arn    = module.logs_key.arn
+
+  tracing_backend = var.tracing_backend
+  otel_layer_arn  = lookup(var.otel_layer_arns, each.value.architecture, null)
 
   publishes = each.value.publishes
   publish_topics = { for t in local.publish_topics[each.key] : t => {

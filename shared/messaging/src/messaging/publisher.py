@@ -143,8 +143,8 @@ def publish(event: Envelope) -> str:
     Raises ``PublishNotAllowedError``, ``SchemaViolationError`` or ``EventTooLargeError``
     before sending; AWS errors (after the client's bounded retries) propagate.
     """
-    outgoing = _prepare(event)
-    with tracing.span("publish", event_type=event.type, event_id=event.id):
+    with tracing.publishing([event]) as (traced,):
+        outgoing = _prepare(traced)
         response = aws.client("sns").publish(
             TopicArn=outgoing.topic_arn,
             Message=outgoing.message,
@@ -212,15 +212,17 @@ def publish_many(events: Iterable[Envelope]) -> list[str]:
 
     >>> ids = publish_many(new_event("order.placed", d) for d in orders)  # doctest: +SKIP
     """
-    prepared = [_prepare(event) for event in events]
-    if len({item.event.id for item in prepared}) != len(prepared):
-        raise ValueError("publish_many got the same event id twice; every event needs its own id")
-    by_topic: dict[str, list[_Outgoing]] = {}
-    for item in prepared:
-        by_topic.setdefault(item.topic_arn, []).append(item)
     published: dict[str, str] = {}
     failures: dict[str, str] = {}
-    with tracing.span("publish_many", count=str(len(prepared))):
+    with tracing.publishing(list(events)) as traced:
+        prepared = [_prepare(event) for event in traced]
+        if len({item.event.id for item in prepared}) != len(prepared):
+            raise ValueError(
+                "publish_many got the same event id twice; every event needs its own id"
+            )
+        by_topic: dict[str, list[_Outgoing]] = {}
+        for item in prepared:
+            by_topic.setdefault(item.topic_arn, []).append(item)
         for topic_arn, items in by_topic.items():
             for batch in _batches(items):
                 try:
