@@ -162,3 +162,21 @@ variable "manage_sns_tracing_policy" {
   type        = bool
   default     = true
 }
+
+variable "jwt_issuer" {
+  description = "Issuer of the JWTs that routes declared \"auth\": \"jwt\" accept: an https URL serving /.well-known/openid-configuration (e.g. a Cognito user pool's https://cognito-idp.<region>.amazonaws.com/<pool id>); empty while no route needs one."
+  type        = string
+  default     = ""
+
+  validation {
+    # The list comes from the manifests alone (services/*/service.json), not from this variable.
+    condition     = var.jwt_issuer != "" || length(module.system.jwt_routes) == 0
+    error_message = "Environment ${var.environment}: the routes ${join(", ", module.system.jwt_routes)} are declared \"auth\": \"jwt\", so API Gateway needs the issuer of their tokens. Set jwt_issuer (and jwt_audience) in terraform/environments/${var.environment}/terraform.tfvars (docs/terraform.md, \"What you set per environment\")."
+  }
+}
+
+variable "jwt_audience" {
+  description = "Audiences (aud or client_id claim) a token for a jwt route must carry one of, e.g. the app client IDs of the user pool."
+  type        = list(string)
+  default     = []
+}

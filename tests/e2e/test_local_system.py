@@ -104,6 +104,24 @@ def test_an_orders_spans_form_one_trace_with_each_consumer_linked_to_its_produce
         assert consumer["parent_span_id"] == producer["span_id"]  # no X-Ray header locally
 
 
+def test_the_receipt_route_needs_the_customers_token_from_the_local_issuer(local: Any) -> None:
+    body = load_fixture("post-orders.body")
+    status, answer = local.http("POST", "/orders", body)
+    assert status == 202
+    receipt = f"/orders/{answer['order_id']}/receipt"
+    assert local.http("GET", receipt) == (401, {"message": "Unauthorized"})
+    mine = local.cli("token", "--email", body["customer_email"])
+    assert mine.returncode == 0, mine.stderr
+    status, found = local.http(
+        "GET", receipt, headers={"authorization": f"Bearer {mine.stdout.strip()}"}
+    )
+    assert (status, found["customer_email"]) == (200, body["customer_email"])
+    theirs = local.cli("token", "--email", "someone.else@example.com").stdout.strip()
+    status, refused = local.http("GET", receipt, headers={"authorization": f"Bearer {theirs}"})
+    assert status == 403
+    assert body["customer_email"] not in json.dumps(refused)
+
+
 def test_order_placed_v2_reaches_the_v2_consumer_as_is_and_the_v1_consumer_downcast(
     local: Any,
 ) -> None:

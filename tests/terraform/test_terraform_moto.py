@@ -263,14 +263,36 @@ def check_deployment(
             redrive = json.loads(attrs["RedrivePolicy"])
             assert redrive["deadLetterTargetArn"].endswith(f":{name}-delivery-dlq")
 
-    routes = sorted(
-        f"{r['method']} {r['path']}" for m in MANIFESTS.values() for r in m.get("routes", [])
-    )
+    declared = {
+        f"{r['method']} {r['path']}": r for m in MANIFESTS.values() for r in m.get("routes", [])
+    }
+    routes = sorted(declared)
     if routes:
         api = client(env, "apigatewayv2")
         api_id = next(a["ApiId"] for a in api.get_apis()["Items"] if a["Name"] == f"{ENV}-http")
-        assert sorted(r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]) == routes
+        served = {r["RouteKey"]: r for r in api.get_routes(ApiId=api_id)["Items"]}
+        assert sorted(served) == routes
         assert outputs["api_url"]
+
+        # Routes declared jwt go through the one JWT authorizer, with their scopes.
+        jwt_routes = {key: served[key] for key, r in declared.items() if r["auth"] == "jwt"}
+        for key, route in served.items():
+            if key not in jwt_routes:
+                assert route.get("AuthorizationType", "NONE") == "NONE", route
+                assert route.get("AuthorizerId") is None, route
+        if jwt_routes:
+            [authorizer_id] = {r.get("AuthorizerId") for r in jwt_routes.values()}
+            authorizer = api.get_authorizer(ApiId=api_id, AuthorizerId=str(authorizer_id))
+            assert authorizer["AuthorizerType"] == "JWT"
+            assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+            assert authorizer["JwtConfiguration"] == {
+                "Issuer": tfharness.MOTO_JWT_ISSUER,
+                "Audience": tfharness.MOTO_JWT_AUDIENCE,
+            }
+            for key, route in jwt_routes.items():
+                assert route["AuthorizationType"] == "JWT", route
+                scopes = sorted(route.get("AuthorizationScopes") or [])
+                assert scopes == sorted(declared[key].get("scopes", [])), route
 
     # Each sender is an SES (v2) identity of the address the environment sets.
     ses = client(env, "sesv2")

@@ -7,6 +7,7 @@ publish EVENT_TYPE --data JSON  publish as the declared publisher service would
 events sample KIND              sns:<event-type> | http:<METHOD> <path>
 dlq list                        the dead letters of every function
 dlq redrive SERVICE [--dry-run] replay each dead letter's requestPayload, then delete it
+token --email ADDRESS           a bearer token of the local issuer, for routes declared jwt
 """
 
 from __future__ import annotations
@@ -186,6 +187,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0 if not outcome["failed"] else 1
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    print(client.customer_token(client.require(args.state_dir), args.email))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="python -m tools.local", description=__doc__.split("\n\n")[0],
@@ -239,6 +245,11 @@ def parser() -> argparse.ArgumentParser:
     redrive.add_argument("--dry-run", action="store_true", help="list what would be replayed")
     _state_dir_option(redrive)
     redrive.set_defaults(run=cmd_dlq)
+
+    token = commands.add_parser("token", help="a bearer token of the running system's issuer")
+    token.add_argument("--email", required=True, help="the customer's (verified) address")
+    _state_dir_option(token)
+    token.set_defaults(run=cmd_token)
     return main_parser
 
 

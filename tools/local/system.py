@@ -26,7 +26,7 @@ import boto3
 from tools import declarations
 from tools.contract import REGION, Provisioned, on_failure_record, provision, use_endpoint
 
-from . import artifacts
+from . import artifacts, tokens
 from .console import Console
 from .delivery import Delivery
 from .frontdoor import FrontDoor, routes
@@ -157,8 +157,9 @@ class System:
         if opts.deliver:
             self.delivery.start(self.services)
         self.front_door = FrontDoor(
-            routes(self.services.values()), self.invoke, HOST, http_port, control=self.control
-        )
+            routes(self.services.values()), self.invoke, HOST, http_port, control=self.control,
+            token_key=tokens.key_in(self.state_dir),
+        )  # fmt: skip
         self.front_door.start()
         self._write_state()
         self.console.system(
@@ -262,6 +263,7 @@ class System:
             "pid": os.getpid(),
             "http_url": f"http://{HOST}:{self.front_door.port}",
             "http_port": self.front_door.port,
+            "token_key_file": str(self.state_dir / tokens.KEY_FILE),
             "endpoint_url": self.endpoint_url,
             "moto_pid": self.moto.pid if self.moto else 0,
             "workers": {

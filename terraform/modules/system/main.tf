@@ -37,7 +37,7 @@ locals {
     maximum_event_age_s    = try(m.retries.maximum_event_age_s, local.retry_defaults.maximum_event_age_s)
     publishes              = [for e in m.publishes : e]
     subscribes             = [for s in m.subscribes : { event_type = s.event_type, filter_json = jsonencode(try(s.filter, {})) }]
-    routes                 = [for r in try(m.routes, local.defaults.routes) : { method = r.method, path = r.path }]
+    routes                 = [for r in try(m.routes, local.defaults.routes) : { method = r.method, path = r.path, auth = try(r.auth, ""), scopes = try(r.scopes, []) }]
     schedule               = try(m.schedule, null)
     tables                 = { for t, access in try(m.resources.tables, {}) : t => access }
     buckets                = { for b, access in try(m.resources.buckets, {}) : b => access }
@@ -281,7 +281,10 @@ module "http_api" {
     path          = r.path
     function_name = module.services[r.service].function_name
     invoke_arn    = module.services[r.service].invoke_arn
+    auth          = r.auth
+    scopes        = r.scopes
   } }
+  jwt_authorizer         = var.jwt_authorizer
   throttling_burst_limit = var.api_throttling_burst_limit
   throttling_rate_limit  = var.api_throttling_rate_limit
   log_retention_days     = var.log_retention_days

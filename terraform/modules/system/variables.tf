@@ -231,3 +231,12 @@ variable "manage_sns_tracing_policy" {
   type        = bool
   default     = true
 }
+
+variable "jwt_authorizer" {
+  description = "Issuer and audience of the JWTs the routes declared \"auth\": \"jwt\" accept (null when no route needs one; see jwt_routes)."
+  type = object({
+    issuer   = string
+    audience = list(string)
+  })
+  default = null
+}

@@ -50,6 +50,7 @@ variables {
   environment            = "test"
   alarm_subscriptions    = [{ protocol = "email", endpoint = "oncall@test.example.com" }]
   email_sender_addresses = { orders = "orders@test.example.com" }
+  jwt_authorizer         = { issuer = "https://issuer.test.example.com", audience = ["orders-web"] }
 }
 
 override_resource {
@@ -68,6 +69,12 @@ override_resource {
     arn  = "arn:aws:sns:eu-west-1:123456789012:test-inventory"
     name = "test-inventory"
   }
+}
+
+override_resource {
+  target          = module.http_api[0].aws_apigatewayv2_authorizer.jwt
+  override_during = plan
+  values          = { id = "jwt123" }
 }
 
 override_resource {
@@ -240,8 +247,24 @@ run "functions_follow_the_manifests" {
   }
 
   assert {
-    condition     = module.http_api[0].route_keys == tolist(["GET /orders/{order_id}", "POST /orders"])
+    condition     = module.http_api[0].route_keys == tolist(["GET /orders/{order_id}", "GET /orders/{order_id}/receipt", "POST /orders"])
     error_message = "The HTTP API serves exactly the declared routes."
+  }
+
+  assert {
+    condition     = output.jwt_routes == tolist(["GET /orders/{order_id}/receipt"])
+    error_message = "jwt_routes lists the routes whose manifests declare auth jwt."
+  }
+
+  assert {
+    condition = (
+      module.http_api[0].route_authorization["GET /orders/{order_id}/receipt"].authorization_type == "JWT" &&
+      module.http_api[0].route_authorization["GET /orders/{order_id}/receipt"].authorizer_id == "jwt123" &&
+      module.http_api[0].route_authorization["GET /orders/{order_id}"].authorization_type == "NONE" &&
+      module.http_api[0].route_authorization["GET /orders/{order_id}"].authorizer_id == null &&
+      module.http_api[0].route_authorization["POST /orders"].authorization_type == "NONE"
+    )
+    error_message = "Routes declared jwt use the JWT authorizer; routes declared none are public."
   }
 }
 
