@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from messaging.consumer import decode_record, sns_records
 from tools.contract import http_event, load_fixture, scheduled_event
 from tools.contract import sns_notification_record as lambda_record
 from tools.local import artifacts, frontdoor, samples
-from tools.local.delivery import rate_seconds
+from tools.local.schedules import ScheduleError, parse_schedule
 from tools.local.invocations import describe_event
 
 NOTIFICATION = {
@@ -111,11 +113,52 @@ def test_a_request_becomes_a_payload_2_0_event_and_a_result_a_response() -> None
 
 
 def test_schedules() -> None:
-    assert rate_seconds("rate(1 minute)") == 60
-    assert rate_seconds("rate(3 hours)") == 3 * 3600
-    assert rate_seconds("cron(0 12 * * ? *)") is None
+    assert parse_schedule("rate(1 minute)").period_s == 60
+    assert parse_schedule("rate(3 hours)").period_s == 3 * 3600
     event = scheduled_event("orders_api")
     assert (event["source"], event["detail-type"]) == ("aws.events", "Scheduled Event")
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expression", "now", "fires"),
+    [
+        ("cron(0 12 * * ? *)", "2026-03-04 11:59", "2026-03-04 12:00"),
+        ("cron(0 12 * * ? *)", "2026-03-04 12:00", "2026-03-05 12:00"),
+        ("cron(15,45 * * * ? *)", "2026-03-04 10:20", "2026-03-04 10:45"),
+        ("cron(0/20 8-9 * * ? *)", "2026-03-04 09:41", "2026-03-05 08:00"),
+        # weekdays count from Sunday = 1; 2026-03-07 is a Saturday
+        ("cron(0 9 ? * MON-FRI *)", "2026-03-06 10:00", "2026-03-09 09:00"),
+        ("cron(30 6 ? * 1 *)", "2026-03-06 10:00", "2026-03-08 06:30"),
+        ("cron(0 0 1 JAN,JUL ? 2027)", "2026-03-06 10:00", "2027-01-01 00:00"),
+        ("cron(0 0 31 * ? *)", "2026-04-01 00:00", "2026-05-31 00:00"),
+    ],
+)
+def test_cron_schedules_fire_when_eventbridge_would(expression: str, now: str, fires: str) -> None:
+    assert parse_schedule(expression).next_after(_utc(now)) == _utc(fires)
+
+
+@pytest.mark.parametrize(
+    ("expression", "named"),
+    [
+        ("cron(0 12 * * *)", "6 fields"),
+        ("cron(0 12 * * MON *)", "exactly one of day-of-month and day-of-week"),
+        ("cron(0 25 * * ? *)", "hours '25' is outside 0-23"),
+        ("cron(0 12 L * ? *)", "L, W or #"),
+        ("cron(0 12 ? * 6#3 *)", "L, W or #"),
+        ("cron(x 12 * * ? *)", "minutes 'x' is not a number"),
+        ("every(5 minutes)", "neither rate(...) nor cron(...)"),
+        ("rate(0 minutes)", "at least 1"),
+    ],
+)
+def test_a_schedule_the_local_system_cannot_run_is_refused_by_name(
+    expression: str, named: str
+) -> None:
+    with pytest.raises(ScheduleError, match=re.escape(named)):
+        parse_schedule(expression)
 
 
 def test_samples_are_events_the_handlers_accept() -> None:

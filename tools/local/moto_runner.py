@@ -11,6 +11,47 @@ import ctypes
 import os
 import signal
 import sys
+import threading
+from typing import Any
+
+
+def deliver_http_message_attributes() -> None:
+    """Give HTTP endpoint subscriptions the notification SNS sends them, attributes included.
+
+    SNS puts ``MessageAttributes`` in the JSON it POSTs to an HTTP/S endpoint; moto (5.x)
+    leaves them out, and the local delivery (``tools/local/delivery.py``) routes on them.
+    Each posting thread keeps one connection open instead of connecting per notification.
+    """
+    import requests
+    from moto.sns.models import Subscription
+
+    original = Subscription.publish
+    sessions = threading.local()
+
+    def publish(
+        self: Any,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        **rest: Any,
+    ) -> None:
+        if self.protocol not in ("http", "https"):
+            original(self, message, message_id, subject, message_attributes, **rest)
+            return
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return
+        if rest.get("message_structure") == "json":
+            message = self._parse_message_structure(message, self.protocol)
+        body = self.get_post_data(message, message_id, subject, message_attributes)
+        if not hasattr(sessions, "session"):
+            sessions.session = requests.Session()
+        sessions.session.post(
+            self.endpoint, json=body, headers={"Content-Type": "text/plain; charset=UTF-8"}
+        )
+
+    Subscription.publish = publish  # type: ignore[method-assign,assignment]
 
 
 def main() -> None:
@@ -20,6 +61,8 @@ def main() -> None:
     if os.getppid() != parent:
         os._exit(1)
     from moto.server import main as moto_main
+
+    deliver_http_message_attributes()
 
     moto_main(["-H", host, "-p", port])
 

@@ -1,8 +1,9 @@
-"""The worker host: one service's execution environment, as Lambda keeps it warm.
+"""The worker host: a service's execution environments, as Lambda keeps them warm.
 
 A ``worker.py`` process imports the artifact's handler once, then serves one
 invocation at a time over its stdin/stdout; a timed-out or crashed environment is
-replaced, so the next invocation is a cold start.
+replaced, so the next invocation is a cold start. A ``WorkerPool`` runs up to the
+function's concurrency of them, started on demand.
 """
 
 from __future__ import annotations
@@ -214,3 +215,83 @@ def worker_environment(
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+class WorkerPool:
+    """A function's execution environments, as Lambda scales them: up to ``concurrency``.
+
+    An invocation takes a warm (idle) worker, the most recently used first, or starts one
+    while fewer than ``concurrency`` run (a cold start, reported); at the limit it waits
+    for one to come free.
+    """
+
+    def __init__(
+        self,
+        start: Callable[[], Worker],
+        concurrency: int,
+        on_cold_start: Callable[[Worker], None],
+    ) -> None:
+        if concurrency < 1:
+            raise LocalError(f"concurrency must be at least 1, got {concurrency}")
+        self.concurrency = concurrency
+        self.workers: list[Worker] = []
+        self._start = start
+        self._on_cold_start = on_cold_start
+        self._idle: list[Worker] = []
+        self._starting = 0
+        self._free = threading.Condition()
+
+    @property
+    def busy(self) -> int:
+        with self._free:
+            return len(self.workers) + self._starting - len(self._idle)
+
+    def warm(self) -> Worker:
+        """Start one worker ahead of the first invocation."""
+        worker = self._cold_start()
+        with self._free:
+            self._idle.append(worker)
+            self._free.notify()
+        return worker
+
+    def _cold_start(self) -> Worker:
+        with self._free:
+            self._starting += 1
+        try:
+            worker = self._start()
+        finally:
+            with self._free:
+                self._starting -= 1
+                self._free.notify()
+        with self._free:
+            self.workers.append(worker)
+        self._on_cold_start(worker)
+        return worker
+
+    def invoke(self, event: Any, request_id: str) -> dict[str, Any]:
+        try:
+            worker = self._acquire()
+        except LocalError as error:  # Lambda reports an init error on the invoke
+            return Worker._failure("Runtime.InitError", str(error), 0.0)
+        try:
+            return worker.invoke(event, request_id)
+        finally:
+            with self._free:
+                self._idle.append(worker)
+                self._free.notify()
+
+    def _acquire(self) -> Worker:
+        with self._free:
+            while not self._idle and len(self.workers) + self._starting >= self.concurrency:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop()
+        return self._cold_start()
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            worker.close()
+
+    def stop(self) -> None:
+        for worker in list(self.workers):
+            worker.stop()
