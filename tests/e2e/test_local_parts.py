@@ -229,3 +229,109 @@ def test_a_timed_out_worker_is_replaced_and_survives_the_thread_that_replaced_it
         }
     finally:
         worker.stop()
+
+
+def _gated_worker(tmp_path: Any) -> tuple[Any, Any]:
+    """A worker factory whose handler waits until the file ``gate`` exists."""
+    from pathlib import Path
+
+    from tools.declarations import Service
+    from tools.local.worker_host import Worker
+
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    gate = tmp_path / "gate"
+    (task_root / "gated.py").write_text(
+        "import os, time\n\ndef handle(event, context):\n"
+        f"    while not os.path.exists({str(gate)!r}):\n        time.sleep(0.01)\n"
+        "    return {'pid': os.getpid()}\n"
+    )
+    service = Service("gated", tmp_path, {"timeout_s": 60, "handler": "gated.handle"})
+    runnable = artifacts.Runnable("gated", task_root, (), ())
+    env = {"LOCAL_TASK_ROOT": str(task_root), "_HANDLER": "gated.handle", "SERVICE_NAME": "gated"}
+
+    def start() -> Worker:
+        worker = Worker(service, runnable, env, Path(tmp_path / "gated.log"), None)
+        worker.start()
+        return worker
+
+    return start, gate
+
+
+def test_a_function_scales_out_to_its_concurrency_on_demand_then_reuses_warm_workers(
+    tmp_path: Any,
+) -> None:
+    import threading
+    import time
+
+    from tools.local.worker_host import WorkerPool
+
+    # given a pool of at most 2 workers, none started, and a handler held at a gate
+    start, gate = _gated_worker(tmp_path)
+    cold: list[int] = []
+    pool = WorkerPool(start, 2, lambda worker: cold.append(worker.pid))
+    answers: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda n=n: answers.append(pool.invoke({}, f"r{n}")))
+        for n in range(3)
+    ]
+    try:
+        # when three invocations arrive at once
+        for thread in threads:
+            thread.start()
+        while pool.busy < 2 or len(cold) < 2:
+            time.sleep(0.01)
+        # then two run, each in a worker started for it, and the third waits for one
+        assert len(pool.workers) == 2
+        assert len(answers) == 0
+        gate.touch()
+        for thread in threads:
+            thread.join()
+        assert all(answer["ok"] for answer in answers)
+        assert {a["result"]["pid"] for a in answers} == set(cold)
+        # and a later invocation reuses a warm worker: no third cold start
+        assert pool.invoke({}, "r4")["result"]["pid"] in cold
+        assert len(cold) == 2
+    finally:
+        gate.touch()
+        pool.close()
+        pool.stop()
+
+
+def test_an_event_older_than_maximum_event_age_goes_to_on_failure_without_more_attempts() -> None:
+    import threading
+    import time
+    from pathlib import Path
+
+    from tools.declarations import Service
+    from tools.local.invoker import EVENT_AGE_EXCEEDED, AsyncInvoker
+
+    # given a function whose events may be 0.2 s old, with two retries, whose first
+    # attempt fails after 0.3 s
+    retries = {"maximum_retry_attempts": 2, "maximum_event_age_s": 0.2}
+    service = Service("aged", Path("."), {"retries": retries})
+    attempts: list[int] = []
+    failures: list[tuple[int, str, str]] = []
+    done = threading.Event()
+
+    def invoke(name: str, event: Any, request_id: str, source: str, attempt: int, of: int) -> Any:
+        attempts.append(attempt)
+        time.sleep(0.3)
+        return {"ok": False, "error": {"errorType": "Boom", "errorMessage": "failed"}}
+
+    def on_failure(name: str, item: Any, answer: dict[str, Any], condition: str) -> None:
+        failures.append((item.attempt, condition, answer["error"]["errorType"]))
+        done.set()
+
+    stopping = threading.Event()
+    invoker = AsyncInvoker(service, invoke, on_failure, backoff_s=0.0, stopping=stopping)
+    invoker.start()
+    try:
+        # when
+        invoker.submit({"n": 1})
+        assert done.wait(10)
+        # then no retry ran: the event expired with the first attempt's error
+        assert attempts == [1]
+        assert failures == [(2, EVENT_AGE_EXCEEDED, "Boom")]
+    finally:
+        stopping.set()

@@ -42,9 +42,9 @@ def _concurrency(text: str) -> tuple[int, dict[str, int]]:
     default, overrides = DEFAULT_CONCURRENCY, {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, _, value = part.rpartition("=")
-        if not value.isdigit() or int(value) < 1:
+        if not value.isdigit():
             raise argparse.ArgumentTypeError(
-                f"concurrency {part!r}: give a whole number of at least 1, or SERVICE=N"
+                f"concurrency {part!r}: give a whole number (0 throttles), or SERVICE=N"
             )
         if name:
             overrides[name] = int(value)
@@ -74,7 +74,7 @@ def _system_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--concurrency", type=_concurrency, default=os.environ.get("LOCAL_CONCURRENCY", ""),
-        help="workers per function at most, e.g. 4 or 4,orders_api=8 "
+        help="workers per function at most, e.g. 4 or 4,orders_api=8; 0 throttles "
         f"(LOCAL_CONCURRENCY, default {DEFAULT_CONCURRENCY}; in AWS the reserved concurrency)",
     )  # fmt: skip
     parser.add_argument("--no-build", action="store_true", help="use dist/ as it is")

@@ -142,7 +142,8 @@ class System:
                 opts.concurrency_of(name),
                 self._cold_started,
             )
-            self.workers[name].warm()  # one ready before the first request, as after a deploy
+            if opts.concurrency_of(name):  # one ready before the first request
+                self.workers[name].warm()
         for name, service in self.services.items():
             self.invokers[name] = AsyncInvoker(
                 service, self.invoke, self.dead_letter,

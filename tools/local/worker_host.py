@@ -222,7 +222,8 @@ class WorkerPool:
 
     An invocation takes a warm (idle) worker, the most recently used first, or starts one
     while fewer than ``concurrency`` run (a cold start, reported); at the limit it waits
-    for one to come free.
+    for one to come free. Concurrency 0 is a function throttled outright, as a reserved
+    concurrency of 0 makes it: every synchronous invocation gets Lambda's 429 error.
     """
 
     def __init__(
@@ -231,8 +232,8 @@ class WorkerPool:
         concurrency: int,
         on_cold_start: Callable[[Worker], None],
     ) -> None:
-        if concurrency < 1:
-            raise LocalError(f"concurrency must be at least 1, got {concurrency}")
+        if concurrency < 0:
+            raise LocalError(f"concurrency must be 0 or more, got {concurrency}")
         self.concurrency = concurrency
         self.workers: list[Worker] = []
         self._start = start
@@ -269,6 +270,10 @@ class WorkerPool:
         return worker
 
     def invoke(self, event: Any, request_id: str) -> dict[str, Any]:
+        if self.concurrency == 0:
+            return Worker._failure(
+                "TooManyRequestsException", "Rate Exceeded. (reserved concurrency 0)", 0.0
+            )
         try:
             worker = self._acquire()
         except LocalError as error:  # Lambda reports an init error on the invoke
