@@ -2,8 +2,10 @@
 then account for every one of them.
 
 Injected: handler failures that strike once (half before the handler runs, half after,
-with the response lost), failures that strike every attempt, SNS notifications
-delivered twice, and throttled ``PublishBatch`` calls on the publishing side. The events
+with the response lost), failures that strike every attempt, workers killed
+mid-invocation and handlers that stall past the function's timeout (each once, before or
+after the handler), SNS notifications delivered twice, and throttled ``PublishBatch``
+calls on the publishing side. The events
 are digital orders, so ``order_confirmation`` (one email per order) is their consumer.
 
 Accounting: every order has exactly one confirmation email or its event is in the
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import time
 import uuid
@@ -38,6 +41,7 @@ from tools.local.system import Faults, Options, System
 from tools.progress import Progress
 
 CONSUMER = "order_confirmation"
+CONSUMER_TIMEOUT_S = 2.0
 PUBLISHER = "orders_api"
 THROTTLE_BODY = (
     b'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender'
@@ -191,16 +195,26 @@ def run(
     permanent: float = 0.01,
     duplicate: float = 0.05,
     throttle: float = 0.2,
+    crash: float = 0.01,
+    stall: float = 0.005,
     seed: str | None = None,
     timeout_s: float = 600,
     state_dir: Path | None = None,
 ) -> Report:
     seed = seed or uuid.uuid4().hex[:8]
-    faults = Faults(transient, permanent, duplicate, seed)
+    state_dir = state_dir or Path(".local") / "reliability"
+    struck = state_dir / "faults-struck"
+    shutil.rmtree(struck, ignore_errors=True)
+    struck.mkdir(parents=True)
+    faults = Faults(
+        transient, permanent, duplicate, seed, crash=crash, timeout=stall, struck_dir=str(struck)
+    )
     options = Options(
         http_port=0,
         moto_port=0,
-        state_dir=state_dir or Path(".local") / "reliability",
+        state_dir=state_dir,
+        # A stalled handler holds a worker until its timeout: a short one keeps the run short.
+        timeout_overrides={CONSUMER: CONSUMER_TIMEOUT_S},
         services=[CONSUMER],
         # Lambda waits about a minute before a retry, far longer than a handler runs; a
         # retry much sooner than the handler takes would find a duplicate's claim still
@@ -217,6 +231,8 @@ def run(
             "permanent": permanent,
             "duplicate": duplicate,
             "throttle": throttle,
+            "crash": crash,
+            "timeout": stall,
         },
     )
     system = System(options)
@@ -242,6 +258,9 @@ def run(
         runs = [r for r in system.invocations if r.get("source") in {"sns", "duplicate"}]
         report.figures["invocations"] = len(runs)
         report.figures["failed_invocations"] = sum(1 for r in runs if not r["ok"])
+        errors = Counter(r.get("error_type") for r in runs if not r["ok"])
+        report.figures["workers_killed_mid_invocation"] = errors["Runtime.ExitError"]
+        report.figures["handlers_timed_out"] = errors["Sandbox.Timedout"]
         report.figures.update(_account(system, orders))
     finally:
         system.stop()
@@ -258,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--permanent", type=float, default=0.01)
     parser.add_argument("--duplicates", type=float, default=0.05)
     parser.add_argument("--throttle", type=float, default=0.2)
+    parser.add_argument("--crashes", type=float, default=0.01, help="workers killed, once")
+    parser.add_argument("--timeouts", type=float, default=0.005, help="handlers stalled, once")
     parser.add_argument("--seed")
     parser.add_argument("--json", type=Path, default=Path("bench") / "reliability.json")
     args = parser.parse_args(argv)
@@ -267,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         permanent=args.permanent,
         duplicate=args.duplicates,
         throttle=args.throttle,
+        crash=args.crashes,
+        stall=args.timeouts,
         seed=args.seed,
     )
     print(report.table())

@@ -14,8 +14,8 @@ from messaging.consumer import decode_record, sns_records
 from tools.contract import http_event, load_fixture, scheduled_event
 from tools.contract import sns_notification_record as lambda_record
 from tools.local import artifacts, frontdoor, samples
-from tools.local.schedules import ScheduleError, parse_schedule
 from tools.local.invocations import describe_event
+from tools.local.schedules import ScheduleError, parse_schedule
 
 NOTIFICATION = {
     "Type": "Notification",

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .processes import LocalError
+
 __all__ = ["Schedule", "ScheduleError", "parse_schedule"]
 
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -29,7 +31,7 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 )
 
 
-class ScheduleError(ValueError):
+class ScheduleError(LocalError, ValueError):
     """A schedule expression the local system cannot run; the message says what is wrong."""
 
 

@@ -59,6 +59,7 @@ class Options:
     quiet: bool = False  # no line per invocation (thousands of them in the reliability suite)
     concurrency: int = DEFAULT_CONCURRENCY  # workers per function at most
     concurrency_overrides: dict[str, int] = field(default_factory=dict)  # per service name
+    timeout_overrides: dict[str, float] = field(default_factory=dict)  # s, per service name
 
     def concurrency_of(self, service: str) -> int:
         return self.concurrency_overrides.get(service, self.concurrency)
@@ -173,6 +174,7 @@ class System:
                 env,
                 self.state_dir / "logs" / f"{service.name}.log",
                 self.console.function_output if self.options.verbose else None,
+                self.options.timeout_overrides.get(service.name),
             )
             worker.start()
             return worker

@@ -45,11 +45,12 @@ class Worker:
         env: dict[str, str],
         log_file: Path,
         echo: Callable[[str, str], None] | None,
+        timeout_s: float | None = None,  # None: the manifest's
     ) -> None:
         self.service = service
         self.runnable = runnable
-        self.env = env
-        self.timeout_s = float(service.manifest["timeout_s"])
+        self.timeout_s = float(service.manifest["timeout_s"] if timeout_s is None else timeout_s)
+        self.env = env | {"AWS_LAMBDA_FUNCTION_TIMEOUT": f"{self.timeout_s:g}"}
         self.log_file = log_file
         self.echo = echo
         self.process: subprocess.Popen[str] | None = None
