@@ -41,7 +41,7 @@ from tools.local.system import Faults, Options, System
 from tools.progress import Progress
 
 CONSUMER = "order_confirmation"
-CONSUMER_TIMEOUT_S = 2.0
+CONSUMER_TIMEOUT_S = 3.0
 PUBLISHER = "orders_api"
 THROTTLE_BODY = (
     b'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender'

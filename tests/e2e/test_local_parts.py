@@ -335,3 +335,48 @@ def test_an_event_older_than_maximum_event_age_goes_to_on_failure_without_more_a
         assert failures == [(2, EVENT_AGE_EXCEEDED, "Boom")]
     finally:
         stopping.set()
+
+
+def test_replacing_a_functions_code_retires_its_warm_workers_and_the_next_start_is_cold(
+    tmp_path: Any,
+) -> None:
+    from tools.local.worker_host import WorkerPool
+
+    # given a pool with one warm worker
+    start, gate = _gated_worker(tmp_path)
+    gate.touch()
+    cold: list[int] = []
+    pool = WorkerPool(start, 2, lambda worker: cold.append(worker.pid))
+    try:
+        first = pool.warm().pid
+        assert pool.invoke({}, "r1")["result"]["pid"] == first
+        # when its code is replaced
+        assert pool.replace(start) == 1
+        # then the next invocation runs in a new worker, a cold start, and the old one is gone
+        assert pool.invoke({}, "r2")["result"]["pid"] != first
+        assert len(cold) == 2
+        assert [w.pid for w in pool.workers] == [cold[1]]
+    finally:
+        pool.close()
+        pool.stop()
+
+
+def test_a_change_under_shared_reloads_every_service_one_under_a_service_only_it(
+    tmp_path: Any,
+) -> None:
+    from tools.local.reload import affected, snapshot
+
+    # given a checkout with two services and the shared package
+    for path in ("services/a/src/a/handler.py", "services/b/service.json", "shared/m/x.py"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("1")
+    (tmp_path / "services/a/tests").mkdir()
+    (tmp_path / "services/a/tests/test_x.py").write_text("1")
+    before = snapshot(tmp_path)
+    # then each change is found and mapped to the services it rebuilds
+    assert tmp_path / "services/a/tests/test_x.py" not in before  # tests are not shipped
+    (tmp_path / "services/a/src/a/handler.py").write_text("22")
+    changed = {p for p, stat in snapshot(tmp_path).items() if before.get(p) != stat}
+    assert affected(changed, ["a", "b"], tmp_path) == ["a"]
+    assert affected({tmp_path / "shared/m/x.py"}, ["a", "b"], tmp_path) == ["a", "b"]
+    assert affected({tmp_path / "services/c/x.py"}, ["a", "b"], tmp_path) == []

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import client
 from .artifacts import ArtifactError
+from .reload import watch
 from .samples import SampleError, sample
 from .system import DEFAULT_CONCURRENCY, SEED_FILE, LocalError, Options, System
 
@@ -123,6 +124,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, stop)
     try:
         system.start()
+        if args.reload:
+            watch(list(system.services), system.reload, system.stopping)
+            system.console.system("watching services/ and shared/: a change reloads its service")
         system.console.system("Ctrl-C stops everything")
         while not done.wait(0.5):
             dead = [
@@ -222,6 +226,10 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run the whole system in the foreground")
     _system_options(up)
     _state_dir_option(up)
+    up.add_argument(
+        "--no-reload", dest="reload", action="store_false",
+        help="do not watch services/ and shared/ for changes",
+    )  # fmt: skip
     up.set_defaults(run=cmd_up)
 
     demo = commands.add_parser("demo", help="place an order and show the flow")

@@ -134,12 +134,8 @@ class System:
         if opts.deliver:
             self.delivery.subscribe(self.services, self.all_services, self.provisioned.topic_arns)
         for name, service in self.services.items():
-            env = worker_environment(
-                name, runnables[name], self.endpoint_url, self.provisioned,
-                fail_services=opts.fail_services, faults=opts.faults,
-            )  # fmt: skip
             self.workers[name] = WorkerPool(
-                self._starter(service, runnables[name], env),
+                self._starter(service, runnables[name]),
                 opts.concurrency_of(name),
                 self._cold_started,
             )
@@ -164,9 +160,14 @@ class System:
             f"moto {self.endpoint_url}  state {self.state_dir / 'state.json'}"
         )
 
-    def _starter(
-        self, service: declarations.Service, runnable: artifacts.Runnable, env: dict[str, str]
-    ) -> Any:
+    def _starter(self, service: declarations.Service, runnable: artifacts.Runnable) -> Any:
+        """How ``service``'s workers start, running ``runnable``."""
+        assert self.provisioned
+        env = worker_environment(
+            service.name, runnable, self.endpoint_url, self.provisioned,
+            fail_services=self.options.fail_services, faults=self.options.faults,
+        )  # fmt: skip
+
         def start() -> Worker:
             worker = Worker(
                 service,
@@ -180,6 +181,26 @@ class System:
             return worker
 
         return start
+
+    def reload(self, names: list[str]) -> None:
+        """Rebuild ``names``' zips and replace their workers (the next start is cold)."""
+        for name in names:
+            if name not in self.workers:
+                continue
+            try:
+                artifacts.ensure_built([name])
+                starter = self._starter(self.services[name], artifacts.runnable(name))
+            except Exception as error:  # a broken build must not stop the running system
+                self.console.system(
+                    f"{self.console.tag(name)} reload failed, still running the previous build: "
+                    f"{type(error).__name__}: {error}"
+                )
+                continue
+            replaced = self.workers[name].replace(starter)
+            self.console.system(
+                f"{self.console.tag(name)} reloaded: rebuilt {artifacts.zip_path(name).name}, "
+                f"{replaced} worker(s) replaced; the next invocation is a cold start"
+            )
 
     def _cold_started(self, worker: Worker) -> None:
         name = worker.service.name

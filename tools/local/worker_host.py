@@ -132,7 +132,10 @@ class Worker:
             except (BrokenPipeError, OSError):
                 return self._failure("Runtime.ExitError", "the worker is gone", 0.0)
             try:
-                answer = self._answers.get(timeout=self.timeout_s + 1)
+                # Killed at the timeout, no later: the handler's idempotency claim lasts
+                # until the worker's deadline, which starts after this one, so a retry
+                # can only take the claim over once this attempt is surely dead.
+                answer = self._answers.get(timeout=self.timeout_s)
             except queue.Empty:
                 answer = None
                 elapsed = time.perf_counter() - began
@@ -241,6 +244,7 @@ class WorkerPool:
         self._on_cold_start = on_cold_start
         self._idle: list[Worker] = []
         self._starting = 0
+        self._retired: set[Worker] = set()  # busy when replaced: stopped once they finish
         self._free = threading.Condition()
 
     @property
@@ -283,8 +287,33 @@ class WorkerPool:
             return worker.invoke(event, request_id)
         finally:
             with self._free:
-                self._idle.append(worker)
+                retired = worker in self._retired
+                if retired:
+                    self._retired.discard(worker)
+                    self.workers.remove(worker)
+                else:
+                    self._idle.append(worker)
                 self._free.notify()
+            if retired:
+                worker.stop()
+
+    def replace(self, start: Callable[[], Worker]) -> int:
+        """New code: later invocations start workers with ``start`` (cold starts).
+
+        Idle workers stop now, busy ones when their invocation ends; returns how many
+        were running.
+        """
+        with self._free:
+            self._start = start
+            idle, self._idle = self._idle, []
+            for worker in idle:
+                self.workers.remove(worker)
+            self._retired.update(self.workers)
+            running = len(idle) + len(self._retired)
+            self._free.notify_all()
+        for worker in idle:
+            worker.stop()
+        return running
 
     def _acquire(self) -> Worker:
         with self._free:
