@@ -380,3 +380,56 @@ def test_a_change_under_shared_reloads_every_service_one_under_a_service_only_it
     assert affected(changed, ["a", "b"], tmp_path) == ["a"]
     assert affected({tmp_path / "shared/m/x.py"}, ["a", "b"], tmp_path) == ["a", "b"]
     assert affected({tmp_path / "services/c/x.py"}, ["a", "b"], tmp_path) == []
+
+
+def test_sns_delivers_each_matching_notification_to_the_receiver_with_its_attributes(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import boto3
+
+    from tools import declarations
+    from tools.contract import REGION, fake_aws_environment
+    from tools.local.delivery import Delivery
+    from tools.local.processes import free_port, start_moto, stop_process
+
+    # given moto as the local system runs it, and the delivery's HTTP subscriptions
+    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
+    for name, value in fake_aws_environment(url).items():
+        monkeypatch.setenv(name, value)
+    stopping = threading.Event()
+    submitted: list[tuple[str, Any, str]] = []
+    delivery = Delivery(
+        url, "local", lambda *call: submitted.append(call) or "request",
+        stopping=stopping, report=print,
+    )  # fmt: skip
+    try:
+        sns = boto3.client("sns", endpoint_url=url, region_name=REGION)
+        topic = sns.create_topic(Name="local-orders")["TopicArn"]
+        topics = {
+            "orders": topic,
+            "inventory": sns.create_topic(Name="local-inventory")["TopicArn"],
+        }
+        delivery.subscribe(["inventory", "order_status"], declarations.services(), topics)
+        # when a digital order is published (inventory's filter wants physical ones)
+        attributes = {
+            "event_type": {"DataType": "String", "StringValue": "order.placed"},
+            "fulfilment": {"DataType": "String", "StringValue": "digital"},
+        }
+        message_id = sns.publish(
+            TopicArn=topic, Message=NOTIFICATION["Message"], MessageAttributes=attributes
+        )["MessageId"]
+        # then it was delivered before the publish returned, to order_status only, with
+        # the attributes SNS sends an HTTP endpoint
+        assert [(service, source) for service, _, source in submitted] == [("order_status", "sns")]
+        record = submitted[0][1]["Records"][0]["Sns"]
+        assert record["MessageId"] == message_id
+        assert record["MessageAttributes"] == {
+            "event_type": {"Type": "String", "Value": "order.placed"},
+            "fulfilment": {"Type": "String", "Value": "digital"},
+        }
+        assert delivery.received == 1
+    finally:
+        delivery.stop()
+        stop_process(moto)
