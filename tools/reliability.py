@@ -155,20 +155,20 @@ def _wait_until_quiet(system: System, timeout_s: float) -> None:
 
 def _progress(system: System, events: int) -> str:
     counts = system.recorder.counts if system.recorder else Counter()
-    # moto delivers while it answers the publish: delivered is published, duplicates aside
-    published = system.delivery.received if system.delivery else 0
+    # moto delivers while it answers the publish; a producer's re-publish is delivered again
+    delivered = system.delivery.received if system.delivery else 0
     handled = counts[("sns", True)] + counts[("duplicate", True)]
     failed = counts[("sns", False)] + counts[("duplicate", False)]
     return (
-        f"published {published:,}/{events:,}  handled {handled:,}  failed attempts {failed:,}  "
-        f"dead-lettered {counts[('dlq', False)]:,}"
+        f"delivered {delivered:,} (of {events:,} events)  invocations ok {handled:,}  "
+        f"failed {failed:,}  dead-lettered {counts[('dlq', False)]:,}"
     )
 
 
 def _account(system: System, orders: list[dict[str, Any]]) -> dict[str, int]:
     assert system.provisioned
     emails: Counter[str] = Counter()
-    for message in sent_emails(system.endpoint_url):
+    for message in sent_emails(system.endpoint_url, timeout_s=300):
         subject = str(message.get("subject", ""))
         emails[subject.removeprefix("Order ").removesuffix(" confirmed")] += 1
     sqs = boto3.client("sqs", endpoint_url=system.endpoint_url, region_name=REGION)

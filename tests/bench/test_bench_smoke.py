@@ -66,8 +66,12 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     if by_id["endtoend"]["status"] == "skipped":
         assert "local system" in by_id["endtoend"]["skipped_reason"]
     else:
-        assert "HTTP request to last consumer done p99" in names["endtoend"]
-        assert "sustained consumer events per second" in names["endtoend"]
+        for workers in ("1 worker per function", "4 workers per function"):
+            assert f"{workers}: HTTP request to last consumer done p99" in names["endtoend"]
+            assert f"{workers}: sustained consumer events per second" in names["endtoend"]
+        assert (
+            "sustained consumer events per second, 4 / 1 workers per function" in names["endtoend"]
+        )
 
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| figure | median | spread | target |" in result.stdout
