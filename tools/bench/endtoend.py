@@ -14,6 +14,7 @@ or does not come up.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -29,6 +30,7 @@ from typing import Any
 import boto3
 
 from tools.contract import REGION, load_fixture
+from tools.progress import Progress
 
 from .report import Group, ratio_row, row
 from .stats import Figure, Samples
@@ -125,9 +127,10 @@ def end_to_end(*, requests: int, burst: int, timeout_s: float = 120.0) -> Group:
             try:
                 system.start()
                 system_up = True
-                throughput[concurrency] = _measure(
-                    group, system, concurrency, requests, burst, timeout_s
-                )
+                with Progress(functools.partial(_progress, system, concurrency)):
+                    throughput[concurrency] = _measure(
+                        group, system, concurrency, requests, burst, timeout_s
+                    )
             except Exception as error:
                 what = (
                     "the run through the local system failed"
@@ -150,6 +153,15 @@ def end_to_end(*, requests: int, burst: int, timeout_s: float = 120.0) -> Group:
     )
     group.notes.append(f"goal: {high} workers per function at least 3x the throughput of {low}")
     return group
+
+
+def _progress(system: Any, concurrency: int) -> str:
+    counts = system.recorder.counts
+    return (
+        f"end to end, {concurrency} worker(s) per function: orders published "
+        f"{counts[('http', True)]:,}, consumer events handled {counts[('sns', True)]:,}, "
+        f"failed {counts[('sns', False)]:,}, dead-lettered {counts[('dlq', False)]:,}"
+    )
 
 
 def _measure(
