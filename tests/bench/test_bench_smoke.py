@@ -93,8 +93,12 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     if by_id["endtoend"]["status"] == "skipped":
         assert "local system" in by_id["endtoend"]["skipped_reason"]
     else:
-        assert "HTTP request to last consumer done p99" in names["endtoend"]
-        assert "sustained consumer events per second" in names["endtoend"]
+        for workers in ("1 worker per function", "4 workers per function"):
+            assert f"{workers}: HTTP request to last consumer done p99" in names["endtoend"]
+            assert f"{workers}: sustained consumer events per second" in names["endtoend"]
+        assert (
+            "sustained consumer events per second, 4 / 1 workers per function" in names["endtoend"]
+        )
 
     assert "index sweep items read, 1,000 / 100 orders" in names["sweep"]
     assert results["meta"]["rtt_ms"] == [0.0, 10.0]

@@ -37,7 +37,7 @@ class LocalSystem:
 
     @property
     def pids(self) -> list[int]:
-        workers = [int(w["pid"]) for w in self.state["workers"].values()]
+        workers = [int(pid) for w in self.state["workers"].values() for pid in w["pids"]]
         return [self.process.pid, int(self.state["moto_pid"]), *workers]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -157,9 +157,13 @@ def redrive(state: dict[str, Any], service: str, *, dry_run: bool = False) -> di
     )
 
 
-def sent_emails(endpoint_url: str) -> list[dict[str, Any]]:
-    """The emails moto's SES has accepted (its ``/moto-api/data.json`` view of SES)."""
-    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as answer:  # noqa: S310
+def sent_emails(endpoint_url: str, timeout_s: float = 10) -> list[dict[str, Any]]:
+    """The emails moto's SES has accepted (its ``/moto-api/data.json`` view of SES).
+
+    moto dumps every service's data for it: after thousands of events, allow it time.
+    """
+    url = f"{endpoint_url}/moto-api/data.json"
+    with urllib.request.urlopen(url, timeout=timeout_s) as answer:  # noqa: S310
         data = json.loads(answer.read())
     messages = data.get("ses", {}).get("Message", [])
     return [m for m in messages if isinstance(m, dict)]
