@@ -30,7 +30,7 @@ from .errors import (
     UnknownEventTypeError,
     UnknownEventVersionError,
 )
-from .logs import get_logger, log_context
+from .logs import _reset_cold_start, get_logger, invocation, log_context
 from .publisher import new_event, publish, publish_many
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "aws_client",
     "configure",
     "get_logger",
+    "invocation",
     "log_context",
     "new_event",
     "publish",
@@ -63,3 +64,4 @@ def reset() -> None:
     """Forget cached settings and clients, as a new container would (tests, tools)."""
     reset_settings()
     reset_clients()
+    _reset_cold_start()

@@ -37,7 +37,7 @@ from .errors import (
     UnknownEventVersionError,
 )
 from .idempotency import run_once
-from .logs import get_logger, log_context
+from .logs import get_logger, invocation, log_context
 from .versions import accepted_versions, conversion_path, load_converters
 
 __all__ = ["Router", "decode_record", "sns_records", "to_accepted_version"]
@@ -169,6 +169,10 @@ class Router:
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         """The Lambda entry point: handle every record, or raise so Lambda retries."""
+        with invocation(context):
+            return self._handle_records(event, context)
+
+    def _handle_records(self, event: Any, context: Any) -> dict[str, Any]:
         try:
             records = sns_records(event)
         except PoisonMessageError as error:
