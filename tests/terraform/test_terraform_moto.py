@@ -13,6 +13,7 @@ import boto3
 import pytest
 import tfharness
 
+from tools.declarations import DEFAULTS
 from tools.iam import reference
 
 pytestmark = pytest.mark.slow
@@ -172,10 +173,10 @@ def check_deployment(
         assert outputs["function_names"][service] == name
         config = lam.get_function_configuration(FunctionName=name)
         assert config["Handler"] == manifest["handler"]
-        assert config["Runtime"] == manifest.get("runtime", "python3.11")
-        assert config["Architectures"] == [manifest.get("architecture", "arm64")]
-        assert config["MemorySize"] == manifest.get("memory_mb", 256)
-        assert config["Timeout"] == manifest.get("timeout_s", 10)
+        assert config["Runtime"] == manifest.get("runtime", DEFAULTS["runtime"])
+        assert config["Architectures"] == [manifest.get("architecture", DEFAULTS["architecture"])]
+        assert config["MemorySize"] == manifest.get("memory_mb", DEFAULTS["memory_mb"])
+        assert config["Timeout"] == manifest.get("timeout_s", DEFAULTS["timeout_s"])
         assert config["TracingConfig"]["Mode"] == "Active"
 
         dlq_url = outputs["dead_letter_queue_urls"][service]
