@@ -28,3 +28,10 @@ test-pythons: test-venvs ## The package's tests on Python 3.12 and 3.13, each se
 	@for s in $(SERVICES); do $(MAKE) test-service SERVICE=$$s; done
 
 TEST_EXTRA += test-pythons
+
+# Standard library and the system python3 only: CI asks before it has set up any Python.
+.PHONY: runtime-python
+runtime-python: check-service ## SERVICE's manifest Python as version=3.N (for CI's setup-python): make runtime-python SERVICE=orders_api
+	@python3 -c 'import json, sys; manifest, schema = (json.load(open(p)) for p in sys.argv[1:]); \
+		print("version=" + manifest.get("runtime", schema["properties"]["runtime"]["default"]).removeprefix("python"))' \
+		services/$(SERVICE)/service.json services/service.schema.json
