@@ -17,7 +17,8 @@ AWS_SHAPED_EVENT = load_fixture("sns-lambda-event")
 
 
 def _lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    return [line for line in lines if "_aws" not in line]  # log lines, not EMF metrics
 
 
 def test_every_line_of_an_invocation_carries_request_id_and_cold_start(

@@ -4,7 +4,8 @@ The consumer router binds ``event_id``, ``event_type`` and ``correlation_id`` fo
 duration of each handler, so every line a handler logs can be joined across services.
 ``invocation(context)`` binds ``request_id`` (Lambda's ``aws_request_id``) and
 ``cold_start`` (true only for the container's first invocation) around a whole
-invocation; the router does it for its handlers, HTTP handlers call it themselves.
+invocation, and collects the invocation's metrics (``metrics``); the router does it for
+its handlers, HTTP handlers call it themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from . import metrics
 from .config import settings
 
 __all__ = ["JsonFormatter", "current_context", "get_logger", "invocation", "log_context"]
@@ -68,7 +70,7 @@ def invocation(context: Any = None) -> Iterator[bool]:
     request_id = getattr(context, "aws_request_id", None)
     if request_id is not None:
         fields["request_id"] = request_id
-    with log_context(**fields):
+    with log_context(**fields), metrics.collecting(settings().service_name):
         yield cold
 
 

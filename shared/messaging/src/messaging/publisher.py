@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws, claim_check, tracing
+from . import aws, claim_check, metrics, tracing
 from .catalog import EventSpec, load_catalog
 from .config import settings
 from .envelope import Envelope
@@ -150,6 +150,7 @@ def publish(event: Envelope) -> str:
             Message=outgoing.message,
             MessageAttributes=outgoing.attributes,
         )
+    metrics.count("Published", event.type)
     return str(response["MessageId"])
 
 
@@ -220,7 +221,10 @@ def publish_many(events: Iterable[Envelope]) -> list[str]:
         by_topic.setdefault(item.topic_arn, []).append(item)
     published: dict[str, str] = {}
     failures: dict[str, str] = {}
-    with tracing.span("publish_many", count=str(len(prepared))):
+    with (
+        tracing.span("publish_many", count=str(len(prepared))),
+        metrics.counting_published(prepared, published),
+    ):
         for topic_arn, items in by_topic.items():
             for batch in _batches(items):
                 try:
