@@ -310,3 +310,44 @@ def test_manifests_are_readable() -> None:
         for event in manifest["publishes"] + [s["event_type"] for s in manifest["subscribes"]]:
             assert event in CATALOG["events"]
     assert Path(tfharness.TERRAFORM_DIR / "environments" / ENV).is_dir()
+
+
+def test_the_dashboard_reads_back_with_every_function_topic_and_event_metric(
+    deployed: tfharness.MotoEnvironment,
+) -> None:
+    from messaging.metrics import COUNTS, DURATION
+
+    outputs = {k: v["value"] for k, v in deployed.output().items()}
+    assert outputs["dashboard_name"] == f"{ENV}-messaging"
+    body = json.loads(
+        client(deployed, "cloudwatch").get_dashboard(DashboardName=outputs["dashboard_name"])[
+            "DashboardBody"
+        ]
+    )
+    charted: set[tuple[str, ...]] = set()
+    for widget in body["widgets"]:
+        assert widget["properties"]["region"] == tfharness.REGION
+        previous: list[Any] = []
+        for metric in widget["properties"]["metrics"]:
+            names = [m for m in metric if isinstance(m, str)]
+            # "." repeats the metric above's value in that position, as CloudWatch reads it
+            names = [previous[i] if n == "." else n for i, n in enumerate(names)]
+            previous = names
+            charted.add(tuple(names))
+    namespace = CATALOG["metrics"]["namespace"]
+    expected: set[tuple[str, ...]] = set()
+    for service, manifest in MANIFESTS.items():
+        function = f"{ENV}-{kebab(service)}"
+        for name in ("Invocations", "Errors", "Throttles", "Duration"):
+            expected.add(("AWS/Lambda", name, "FunctionName", function))
+        for event_type in manifest["publishes"]:
+            expected.add((namespace, "Published", "Service", service, "EventType", event_type))
+        for subscription in manifest["subscribes"]:
+            for name in (*(c for c in COUNTS if c != "Published"), DURATION):
+                expected.add(
+                    (namespace, name, "Service", service, "EventType", subscription["event_type"])
+                )
+    for topic in CATALOG["topics"]:
+        for name in ("NumberOfMessagesPublished", "NumberOfNotificationsFailed"):
+            expected.add(("AWS/SNS", name, "TopicName", f"{ENV}-{topic}"))
+    assert charted == expected

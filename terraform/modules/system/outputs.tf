@@ -48,3 +48,8 @@ output "wiring" {
     schedule        = s.schedule
   } }
 }
+
+output "dashboard_name" {
+  description = "Name of the environment's CloudWatch dashboard (functions, topics and the messaging metrics)."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
