@@ -11,11 +11,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 SERVICES := $(sort $(patsubst services/%/service.json,%,$(wildcard services/*/service.json)))
-PYTEST_PATHS := shared/messaging/tests $(wildcard services/*/tests) tests
+# Each service's own tests run under its manifest's Python (test-service, make/pythons.mk).
+PYTEST_PATHS := shared/messaging/tests tests
 PYTEST_ARGS ?=
 # pytest exits 5 when it collects nothing; a suite that ran no test must not pass quietly.
-RUN_PYTEST = rc=0; $(PY) -m pytest $(1) $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests from $(1)" >&2; exit 1; fi; exit $$rc
+RUN_PYTEST_WITH = (rc=0; $(1) -m pytest $(2) $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests from $(2)" >&2; exit 1; fi; exit $$rc)
+RUN_PYTEST = $(call RUN_PYTEST_WITH,$(PY),$(1))
 # Targets appended by make/*.mk (Terraform, workflows) that `make test` also runs.
 TEST_EXTRA :=
 
@@ -68,8 +70,10 @@ test-unit: $(VENV)/.installed ## Fast inner loop: the package and service unit t
 	@$(call RUN_PYTEST,-q shared/messaging/tests $(wildcard services/*/tests))
 
 .PHONY: test-service
-test-service: $(VENV)/.installed check-service ## One service's unit tests: make test-service SERVICE=orders_api
-	@$(call RUN_PYTEST,-q services/$(SERVICE)/tests)
+test-service: $(VENV)/.installed check-service ## One service's unit tests under its manifest's Python (.venv-py3.N, else .venv's): make test-service SERVICE=orders_api
+	@python=$$($(PY) -m tools.runtimes --test-python $(SERVICE)); \
+	echo "$(SERVICE) tests on $$($$python -c 'import sys; print(sys.executable, sys.version.split()[0])')"; \
+	$(call RUN_PYTEST_WITH,$$python,-q -p no:cacheprovider services/$(SERVICE)/tests)
 
 .PHONY: check-service
 check-service:

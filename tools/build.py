@@ -7,8 +7,8 @@ provides (boto3, botocore and their dependencies) stays out.
 
 Determinism: entries sorted, timestamps fixed at 1980-01-01, modes fixed; ``.pyc`` files
 are compiled with hash-based invalidation and a fixed ``/var/task`` path (pip's own
-compilation would embed a random temporary path), and only when the runtime's Python
-is the one building.
+compilation would embed a random temporary path) by the runtime's own Python where it
+is installed (tools/runtimes.py finds it, pyenv included); without it the zip has no ``.pyc``.
 
     python -m tools.build orders_api [inventory ...] [--if-stale]
 """
@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import importlib.metadata
 import json
-import py_compile
 import re
 import shutil
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from messaging import validation
 
-from . import declarations
+from . import declarations, pyc, runtimes
 
 ROOT = declarations.ROOT
 DIST = ROOT / "dist"
@@ -53,10 +52,9 @@ class BuildError(RuntimeError):
 
 def _platforms(runtime: str, architecture: str) -> list[str]:
     machine = "aarch64" if architecture == "arm64" else "x86_64"
-    # python3.11 runs on Amazon Linux 2 (glibc 2.26); 3.12+ on Amazon Linux 2023 (2.34).
-    tags = ["manylinux2014", "manylinux_2_17"]
-    if runtime != "python3.11":
-        tags += ["manylinux_2_28", "manylinux_2_34"]
+    runtimes.version_of(runtime)  # a runtime this function cannot target fails here, by name
+    # python3.12 and later run on Amazon Linux 2023 (glibc 2.34): any wheel up to manylinux_2_34.
+    tags = ["manylinux2014", "manylinux_2_17", "manylinux_2_28", "manylinux_2_34"]
     return [f"{tag}_{machine}" for tag in tags]
 
 
@@ -141,18 +139,24 @@ def _install_dependencies(service: declarations.Service, target: Path) -> None:
     shutil.rmtree(target / "bin", ignore_errors=True)
 
 
-def _compile(staging: Path) -> None:
-    for source in sorted(staging.rglob("*.py")):
-        relative = source.relative_to(staging)
-        py_compile.compile(
-            str(source),
-            cfile=str(
-                source.parent / "__pycache__" / f"{source.stem}.{sys.implementation.cache_tag}.pyc"
-            ),
-            dfile=f"{TASK_ROOT}/{relative.as_posix()}",
-            doraise=True,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+def _compile(staging: Path, runtime: str) -> bool:
+    """Precompile with ``runtime``'s interpreter; ``False`` (and why) when none is installed."""
+    if runtime == runtimes.current_runtime():
+        pyc.compile_tree(staging, TASK_ROOT)
+        return True
+    python = runtimes.interpreter(runtime)
+    if python is None:
+        print(
+            f"note: {runtime} is not installed, so the zip carries no .pyc files and Lambda "
+            f"compiles at cold start; {runtimes.how_to_install(runtime)}",
+            file=sys.stderr,
         )
+        return False
+    command = [str(python), "-I", str(Path(pyc.__file__)), str(staging), TASK_ROOT]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"compiling with {python} failed:\n{result.stderr}")
+    return True
 
 
 def write_zip(staging: Path, destination: Path) -> None:
@@ -182,7 +186,9 @@ def input_digest(service: declarations.Service) -> str:
         files += [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     for path in sorted(files):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    digest.update(Path(__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes() + Path(pyc.__file__).read_bytes())
+    # Whether (and by which Python) the .pyc files are compiled changes the zip too.
+    digest.update(str(runtimes.interpreter(service.manifest["runtime"])).encode())
     # The generated validators depend on the generator's version too.
     digest.update(importlib.metadata.version("fastjsonschema").encode())
     return digest.hexdigest()
@@ -221,8 +227,7 @@ def build(
     shutil.copyfile(service.directory / "service.json", staging / "messaging" / "_service.json")
     _generate_validators(service, staging / "messaging" / "_validators")
     _install_dependencies(service, staging)
-    if service.manifest["runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}":
-        _compile(staging)
+    _compile(staging, service.manifest["runtime"])
     write_zip(staging, destination)
     stamp.write_text(digest)
     return destination

@@ -617,6 +617,13 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.prefix[each.key]}-*"]
   }
 
+  # The environment's dashboard (<env>-messaging); dashboard ARNs carry no region.
+  statement {
+    sid       = "Dashboards"
+    actions   = ["cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"]
+    resources = ["arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.prefix[each.key]}-*"]
+  }
+
   # Manifest schedules (orders_api's republish) become EventBridge rules named <env>-*.
   statement {
     sid       = "Schedules"

@@ -27,3 +27,8 @@ output "delivery_dlq_urls" {
   description = "Subscription redrive queue URLs by service."
   value       = module.system.delivery_dlq_urls
 }
+
+output "dashboard_name" {
+  description = "Name of the environment's CloudWatch dashboard."
+  value       = module.system.dashboard_name
+}

@@ -53,7 +53,7 @@ def _deploy_dead_letter(service_kebab: str) -> str:
         archive.writestr("handler.py", "def handle(event, context):\n    return None\n")
     boto3.client("lambda").create_function(
         FunctionName=f"dev-{service_kebab}",
-        Runtime="python3.11",
+        Runtime="python3.13",
         Role=role,
         Handler="handler.handle",
         Code={"ZipFile": code.getvalue()},

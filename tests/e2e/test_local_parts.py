@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+import sys
 from typing import Any
 
 import pytest
@@ -206,7 +207,7 @@ def test_a_timed_out_worker_is_replaced_and_survives_the_thread_that_replaced_it
         "    return {'slept': event['sleep']}\n"
     )
     service = Service("slow", tmp_path, {"timeout_s": 1, "handler": "slow.handle"})
-    runnable = artifacts.Runnable("slow", task_root, (), ())
+    runnable = artifacts.Runnable("slow", task_root, (), (), sys.executable)
     env = {"LOCAL_TASK_ROOT": str(task_root), "_HANDLER": "slow.handle", "SERVICE_NAME": "slow"}
     env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = "1"
     worker = Worker(service, runnable, env, Path(tmp_path / "slow.log"), None)
@@ -433,3 +434,35 @@ def test_sns_delivers_each_matching_notification_to_the_receiver_with_its_attrib
     finally:
         delivery.stop()
         stop_process(moto)
+
+
+def test_workers_run_on_the_manifest_python_where_it_is_installed(tmp_path: Any) -> None:
+    # given a function whose manifest says python3.13, and that Python's test venv
+    from pathlib import Path
+
+    from tools import runtimes
+    from tools.declarations import Service
+    from tools.local.processes import worker_python
+    from tools.local.worker_host import Worker
+
+    if runtimes.venv_python("python3.13") is None:
+        pytest.skip(f"SKIPPED: no .venv-py3.13 ({runtimes.how_to_install('python3.13')})")
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    (task_root / "which.py").write_text(
+        "import sys\n\ndef handle(event, context):\n    return list(sys.version_info[:2])\n"
+    )
+    service = Service("which", tmp_path, {"timeout_s": 5, "handler": "which.handle"})
+    python = worker_python("python3.13")
+    runnable = artifacts.Runnable("which", task_root, (), (), python)
+    env = {"LOCAL_TASK_ROOT": str(task_root), "_HANDLER": "which.handle", "SERVICE_NAME": "which"}
+    worker = Worker(service, runnable, env, Path(tmp_path / "which.log"), None)
+    worker.start()
+    try:
+        # when
+        answer = worker.invoke({}, "r1")
+        # then the handler ran on 3.13, in that venv's process
+        assert answer["result"] == [3, 13]
+        assert Path(f"/proc/{worker.pid}/exe").resolve() == Path(python).resolve()
+    finally:
+        worker.stop()

@@ -14,6 +14,7 @@ import pytest
 import tfharness
 
 from messaging.config import TRACING_VARIABLE
+from tools.declarations import DEFAULTS
 from tools.iam import reference
 
 pytestmark = pytest.mark.slow
@@ -173,10 +174,10 @@ def check_deployment(
         assert outputs["function_names"][service] == name
         config = lam.get_function_configuration(FunctionName=name)
         assert config["Handler"] == manifest["handler"]
-        assert config["Runtime"] == manifest.get("runtime", "python3.11")
-        assert config["Architectures"] == [manifest.get("architecture", "arm64")]
-        assert config["MemorySize"] == manifest.get("memory_mb", 256)
-        assert config["Timeout"] == manifest.get("timeout_s", 10)
+        assert config["Runtime"] == manifest.get("runtime", DEFAULTS["runtime"])
+        assert config["Architectures"] == [manifest.get("architecture", DEFAULTS["architecture"])]
+        assert config["MemorySize"] == manifest.get("memory_mb", DEFAULTS["memory_mb"])
+        assert config["Timeout"] == manifest.get("timeout_s", DEFAULTS["timeout_s"])
         assert config["TracingConfig"]["Mode"] == "Active"
 
         dlq_url = outputs["dead_letter_queue_urls"][service]
@@ -362,3 +363,44 @@ def test_tables_have_the_declared_keys_and_sparse_indexes(
             )
             for index_name, index in spec.get("indexes", {}).items()
         }, name
+
+
+def test_the_dashboard_reads_back_with_every_function_topic_and_event_metric(
+    deployed: tfharness.MotoEnvironment,
+) -> None:
+    from messaging.metrics import COUNTS, DURATION
+
+    outputs = {k: v["value"] for k, v in deployed.output().items()}
+    assert outputs["dashboard_name"] == f"{ENV}-messaging"
+    body = json.loads(
+        client(deployed, "cloudwatch").get_dashboard(DashboardName=outputs["dashboard_name"])[
+            "DashboardBody"
+        ]
+    )
+    charted: set[tuple[str, ...]] = set()
+    for widget in body["widgets"]:
+        assert widget["properties"]["region"] == tfharness.REGION
+        previous: list[Any] = []
+        for metric in widget["properties"]["metrics"]:
+            names = [m for m in metric if isinstance(m, str)]
+            # "." repeats the metric above's value in that position, as CloudWatch reads it
+            names = [previous[i] if n == "." else n for i, n in enumerate(names)]
+            previous = names
+            charted.add(tuple(names))
+    namespace = CATALOG["metrics"]["namespace"]
+    expected: set[tuple[str, ...]] = set()
+    for service, manifest in MANIFESTS.items():
+        function = f"{ENV}-{kebab(service)}"
+        for name in ("Invocations", "Errors", "Throttles", "Duration"):
+            expected.add(("AWS/Lambda", name, "FunctionName", function))
+        for event_type in manifest["publishes"]:
+            expected.add((namespace, "Published", "Service", service, "EventType", event_type))
+        for subscription in manifest["subscribes"]:
+            for name in (*(c for c in COUNTS if c != "Published"), DURATION):
+                expected.add(
+                    (namespace, name, "Service", service, "EventType", subscription["event_type"])
+                )
+    for topic in CATALOG["topics"]:
+        for name in ("NumberOfMessagesPublished", "NumberOfNotificationsFailed"):
+            expected.add(("AWS/SNS", name, "TopicName", f"{ENV}-{topic}"))
+    assert charted == expected

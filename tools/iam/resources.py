@@ -66,6 +66,13 @@ def resource_arns(
             names += p["AlarmNames"]
         if names:
             return [f"arn:aws:cloudwatch:{base}:alarm:{n}" for n in names]
+        dashboards = [
+            v for k, v in p.items() if k == "DashboardName" or k.startswith("DashboardNames.")
+        ]
+        if isinstance(p.get("DashboardNames"), list):
+            dashboards += p["DashboardNames"]
+        if dashboards:  # a dashboard's ARN has no region
+            return [f"arn:aws:cloudwatch::{account}:dashboard/{n}" for n in dashboards]
         if "ResourceARN" in p:
             return [p["ResourceARN"]]
     elif prefix == "events":

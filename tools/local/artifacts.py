@@ -24,6 +24,8 @@ from pathlib import Path
 
 from tools import build, declarations
 
+from .processes import worker_python
+
 ROOT = declarations.ROOT
 LOCAL = ROOT / ".local"
 
@@ -38,6 +40,7 @@ class Runnable:
     task_root: Path
     native: tuple[Path, ...]
     foreign: tuple[str, ...]  # distributions replaced by their native build
+    python: str  # the interpreter its workers run: the manifest's Python where installed
 
 
 def zip_path(service: str) -> Path:
@@ -83,29 +86,39 @@ def _tags(wheel_file: Path) -> list[str]:
     ]
 
 
-def _runs_here(tag: str) -> bool:
+def _runs_here(tag: str, here: str) -> bool:
     interpreter, abi, plat = tag.split("-")
     if plat == "any":
         return True
-    here = f"cp{sys.version_info.major}{sys.version_info.minor}"
     if abi not in ("none", "abi3") and interpreter != here:
         return False
     return sys.platform == "linux" and plat.endswith(platform.machine())
 
 
-def foreign_distributions(task_root: Path) -> list[str]:
-    """Distributions in the artifact built for another platform or Python than this one."""
+def _python_tag(python: str) -> str:
+    """``cp313`` for a Python 3.13 interpreter."""
+    if python == sys.executable:
+        return f"cp{sys.version_info.major}{sys.version_info.minor}"
+    command = [python, "-c", "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}')"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def foreign_distributions(task_root: Path, python: str = sys.executable) -> list[str]:
+    """Distributions in the artifact built for another platform or Python than ``python``."""
+    here = _python_tag(python)
     found = []
     for wheel_file in sorted(task_root.glob("*.dist-info/WHEEL")):
         tags = _tags(wheel_file)
-        if tags and not any(_runs_here(tag) for tag in tags):
+        if tags and not any(_runs_here(tag, here) for tag in tags):
             name = wheel_file.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0]
             found.append(build._normalise(name))
     return found
 
 
-def native_dependencies(service: str, foreign: list[str]) -> Path | None:
-    """Install this machine's build of the locked ``foreign`` packages; their directory."""
+def native_dependencies(
+    service: str, foreign: list[str], python: str = sys.executable
+) -> Path | None:
+    """Install ``python``'s build of the locked ``foreign`` packages here; their directory."""
     if not foreign:
         return None
     lock = declarations.services()[service].directory / "requirements.txt"
@@ -117,7 +130,7 @@ def native_dependencies(service: str, foreign: list[str]) -> Path | None:
     if len(blocks) != len(foreign):
         raise ArtifactError(f"{service}: {', '.join(foreign)} not all found in {lock}")
     text = "\n".join(blocks) + "\n"
-    stamp_value = hashlib.sha256(f"{sys.version}|{platform.machine()}|{text}".encode()).hexdigest()
+    stamp_value = hashlib.sha256(f"{python}|{platform.machine()}|{text}".encode()).hexdigest()
     target = LOCAL / "native" / service
     stamp = target / ".locked"
     if stamp.is_file() and stamp.read_text() == stamp_value:
@@ -128,7 +141,7 @@ def native_dependencies(service: str, foreign: list[str]) -> Path | None:
         requirements = Path(scratch) / "requirements.txt"
         requirements.write_text(text, "utf-8")
         command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
             "--no-deps", "--require-hashes", "--only-binary=:all:", "--target", str(target),
             "-r", str(requirements),
         ]  # fmt: skip
@@ -144,6 +157,7 @@ def native_dependencies(service: str, foreign: list[str]) -> Path | None:
 
 def runnable(service: str) -> Runnable:
     task_root = unpack(service)
-    foreign = foreign_distributions(task_root)
-    native = native_dependencies(service, foreign)
-    return Runnable(service, task_root, (native,) if native else (), tuple(foreign))
+    python = worker_python(declarations.services()[service].manifest["runtime"])
+    foreign = foreign_distributions(task_root, python)
+    native = native_dependencies(service, foreign, python)
+    return Runnable(service, task_root, (native,) if native else (), tuple(foreign), python)

@@ -7,6 +7,7 @@ parent dies, so a crashed or killed run leaves nothing holding a port.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import signal
@@ -20,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tools import runtimes
+
 HOST = "127.0.0.1"
 ENVIRONMENT = "local"  # the environment name in every local physical name
 HERE = Path(__file__).resolve().parent
@@ -27,6 +30,25 @@ HERE = Path(__file__).resolve().parent
 
 class LocalError(RuntimeError):
     """The local system cannot start or do what was asked; the message says why."""
+
+
+@functools.cache
+def worker_python(runtime: str) -> str:
+    """The interpreter of a service's workers: its manifest's Python (``make test-venvs``).
+
+    Says once per runtime which interpreter that is, or that it falls back to this one.
+    """
+    python = runtimes.venv_python(runtime)
+    if python is None:
+        print(
+            f"local workers: no {runtimes.test_venv(runtime).name} for {runtime} "
+            f"({runtimes.how_to_install(runtime)}); running them on {runtimes.current_runtime()} "
+            f"({sys.executable})",
+            file=sys.stderr,
+        )
+        return sys.executable
+    print(f"local workers for {runtime}: {python}", file=sys.stderr)
+    return str(python)
 
 
 def free_port(port: int, what: str, option: str) -> int:

@@ -13,7 +13,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -69,7 +68,7 @@ class Worker:
         started = time.perf_counter()
         self._answers = queue.Queue()
         self.process = spawn(
-            [sys.executable, "-I", str(HERE / "worker.py")],
+            [self.runnable.python, "-I", str(HERE / "worker.py")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -34,13 +34,12 @@ variable "handler" {
 }
 
 variable "runtime" {
-  description = "Lambda runtime from the manifest."
+  description = "Lambda runtime from the manifest (its default and allowed values live in services/service.schema.json)."
   type        = string
-  default     = "python3.11"
 
   validation {
-    condition     = contains(["python3.11", "python3.12", "python3.13"], var.runtime)
-    error_message = "The runtime must be python3.11, python3.12 or python3.13."
+    condition     = can(regex("^python3\\.(1[2-9])$", var.runtime))
+    error_message = "The runtime must be python3.12 or later, as the manifest schema allows."
   }
 }
 

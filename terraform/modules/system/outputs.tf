@@ -53,3 +53,8 @@ output "jwt_routes" {
   description = "Route keys whose manifests declare \"auth\": \"jwt\"; known from the declarations alone, so an environment can require its issuer before planning anything."
   value       = sort([for key, r in local.routes : key if r.auth == "jwt"])
 }
+
+output "dashboard_name" {
+  description = "Name of the environment's CloudWatch dashboard (functions, topics and the messaging metrics)."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from messaging import Envelope, get_logger, log_context, new_event, publish
+from messaging import Envelope, get_logger, invocation, log_context, new_event, publish
 
 from . import store
 from .errors import HttpError
@@ -137,12 +137,13 @@ def route(request: Request) -> dict[str, Any]:
 
 def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Lambda entry point: the HTTP API routes in the manifest, and the republish schedule."""
-    if isinstance(event, dict) and event.get("source") == "aws.events":
-        return republish_pending(event, context)
-    try:
-        return route(parse_request(event))
-    except HttpError as error:
-        return error_response(error)
+    with invocation(context):
+        if isinstance(event, dict) and event.get("source") == "aws.events":
+            return republish_pending(event, context)
+        try:
+            return route(parse_request(event))
+        except HttpError as error:
+            return error_response(error)
 
 
 def republish_pending(event: Any = None, context: Any = None) -> dict[str, Any]:

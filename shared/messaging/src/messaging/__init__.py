@@ -30,7 +30,7 @@ from .errors import (
     UnknownEventTypeError,
     UnknownEventVersionError,
 )
-from .logs import get_logger, log_context
+from .logs import _reset_cold_start, get_logger, invocation, log_context
 from .publisher import new_event, publish, publish_many
 from .tracing import reset_tracing
 
@@ -51,6 +51,7 @@ __all__ = [
     "aws_client",
     "configure",
     "get_logger",
+    "invocation",
     "log_context",
     "new_event",
     "publish",
@@ -65,3 +66,4 @@ def reset() -> None:
     reset_settings()
     reset_clients()
     reset_tracing()
+    _reset_cold_start()

@@ -71,6 +71,7 @@ class Catalog:
         except (OSError, ValueError) as error:
             raise ConfigurationError(f"cannot read the event catalog at {path}: {error}") from error
         self.directory = directory
+        self.metrics_namespace = str(raw["metrics"]["namespace"])
         self.topics: dict[str, str] = {
             name: str(topic.get("description", "")) for name, topic in raw["topics"].items()
         }

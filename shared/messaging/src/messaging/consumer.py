@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from . import claim_check, tracing
+from . import claim_check, metrics, tracing
 from .catalog import load_catalog
 from .config import settings
 from .dead_letters import send_dead_letter
@@ -37,7 +37,7 @@ from .errors import (
     UnknownEventVersionError,
 )
 from .idempotency import run_once
-from .logs import get_logger, log_context
+from .logs import get_logger, invocation, log_context
 from .versions import accepted_versions, conversion_path, load_converters
 
 __all__ = ["Router", "decode_record", "sns_records", "to_accepted_version"]
@@ -81,6 +81,12 @@ def _attribute(record: Mapping[str, Any], name: str) -> str | None:
     if isinstance(attribute, Mapping) and isinstance(attribute.get("Value"), str):
         return str(attribute["Value"])
     return None
+
+
+def _metric_type(record: Mapping[str, Any]) -> str:
+    """The type a record's metrics count under before it is decoded: a catalog type or unknown."""
+    declared = _attribute(record, "event_type") if isinstance(record.get("Sns"), Mapping) else None
+    return declared if declared in load_catalog().events else metrics.UNKNOWN_TYPE
 
 
 def decode_record(record: Mapping[str, Any]) -> Envelope:
@@ -169,16 +175,22 @@ class Router:
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
         """The Lambda entry point: handle every record, or raise so Lambda retries."""
+        with invocation(context):
+            return self._handle_records(event, context)
+
+    def _handle_records(self, event: Any, context: Any) -> dict[str, Any]:
         try:
             records = sns_records(event)
         except PoisonMessageError as error:
-            self._reject(event, error, context)
+            self._reject(event, error, context, metrics.UNKNOWN_TYPE)
             return {"handled": [], "rejected": [str(error)]}
         handled: list[str] = []
         rejected: list[str] = []
         for record in records:
+            event_type = _metric_type(record)
             try:
                 envelope = decode_record(record)
+                event_type = envelope.type
                 route = self._routes.get(envelope.type)
                 if route is None:
                     raise UnknownEventTypeError(
@@ -188,7 +200,7 @@ class Router:
                 envelope = to_accepted_version(envelope, settings().service)
                 self._dispatch(route, envelope, context)
             except PoisonMessageError as error:
-                self._reject({"Records": [record]}, error, context)
+                self._reject({"Records": [record]}, error, context, event_type)
                 rejected.append(str(error))
                 continue
             handled.append(envelope.id)
@@ -208,14 +220,21 @@ class Router:
             tracing.correlation_scope(envelope.correlation_id),
             tracing.handling(envelope),
         ):
+            outcome: str | None = "Failed"
             try:
                 self._run(route, envelope, context)
+                outcome = "Handled"
+            except PoisonMessageError:
+                outcome = None  # counted as Rejected where it is dead-lettered
+                raise
             except Exception:
                 _log.exception(
                     "handler failed",
                     extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
                 )
                 raise
+            finally:
+                metrics.handled(envelope.type, (time.perf_counter() - started) * 1000, outcome)
             _log.info(
                 "event handled",
                 extra={"duration_ms": round((time.perf_counter() - started) * 1000, 2)},
@@ -229,7 +248,10 @@ class Router:
             )
         return route.handler(envelope)
 
-    def _reject(self, payload: Any, error: PoisonMessageError, context: Any) -> None:
+    def _reject(
+        self, payload: Any, error: PoisonMessageError, context: Any, event_type: str
+    ) -> None:
+        metrics.count("Rejected", event_type)
         send = self._dead_letter_poison
         if send is None:
             send = settings().dead_letter_queue_url is not None

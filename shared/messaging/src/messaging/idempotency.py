@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import aws
+from . import aws, metrics
 from .config import settings
 from .envelope import Envelope
 from .errors import MessagingError, PoisonMessageError
@@ -140,6 +140,7 @@ def _already_seen(existing: dict[str, Any], digest: str, envelope: Envelope, ser
         )
     if existing.get("status", {}).get("S") == COMPLETED:
         get_logger("messaging").info("duplicate delivery skipped: event already handled")
+        metrics.count("DuplicateSkipped", envelope.type)
         return json.loads(existing.get("result", {}).get("S", "null"))
     raise EventInProgressError(
         f"event {envelope.id} is being handled by another attempt of {service}; retry later"

@@ -2,6 +2,10 @@
 
 The consumer router binds ``event_id``, ``event_type`` and ``correlation_id`` for the
 duration of each handler, so every line a handler logs can be joined across services.
+``invocation(context)`` binds ``request_id`` (Lambda's ``aws_request_id``) and
+``cold_start`` (true only for the container's first invocation) around a whole
+invocation, and collects the invocation's metrics (``metrics``); the router does it for
+its handlers, HTTP handlers call it themselves.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from . import metrics
 from .config import settings
 
-__all__ = ["JsonFormatter", "current_context", "get_logger", "log_context"]
+__all__ = ["JsonFormatter", "current_context", "get_logger", "invocation", "log_context"]
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("messaging_log_context", default=None)
 
@@ -42,6 +47,36 @@ def log_context(**fields: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
+
+
+# The container's first invocation pays the import and client set-up; later ones do not.
+_cold_start = True
+
+
+@contextmanager
+def invocation(context: Any = None) -> Iterator[bool]:
+    """Bind ``request_id`` and ``cold_start`` to every log line of one Lambda invocation.
+
+    Yields the cold-start flag. ``context`` is Lambda's context object (``None`` in tools
+    and tests, where ``request_id`` is then left out).
+
+    >>> def handle(event, context):
+    ...     with invocation(context):
+    ...         log.info("request received")  # {"cold_start": true, "request_id": "..."}
+    """
+    global _cold_start
+    cold, _cold_start = _cold_start, False
+    fields: dict[str, Any] = {"cold_start": cold}
+    request_id = getattr(context, "aws_request_id", None)
+    if request_id is not None:
+        fields["request_id"] = request_id
+    with log_context(**fields), metrics.collecting(settings().service_name):
+        yield cold
+
+
+def _reset_cold_start() -> None:
+    global _cold_start
+    _cold_start = True
 
 
 class JsonFormatter(logging.Formatter):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from . import aws, claim_check, tracing
+from . import aws, claim_check, metrics, tracing
 from .catalog import EventSpec, load_catalog
 from .config import settings
 from .envelope import Envelope
@@ -155,6 +155,7 @@ def publish(event: Envelope) -> str:
             Message=outgoing.message,
             MessageAttributes=outgoing.attributes,
         )
+    metrics.count("Published", event.type)
     return str(response["MessageId"])
 
 
@@ -228,15 +229,16 @@ def publish_many(events: Iterable[Envelope]) -> list[str]:
         by_topic: dict[str, list[_Outgoing]] = {}
         for item in prepared:
             by_topic.setdefault(item.topic_arn, []).append(item)
-        for topic_arn, items in by_topic.items():
-            for batch in _batches(items):
-                try:
-                    _send_batch(topic_arn, batch, published, failures)
-                except Exception as error:  # the whole call failed, even after client retries
-                    for item in prepared:
-                        if item.event.id not in published:
-                            failures.setdefault(item.event.id, f"{type(error).__name__}: {error}")
-                    raise PublishError(failures, published) from error
+        with metrics.counting_published(prepared, published):
+            for topic_arn, items in by_topic.items():
+                for batch in _batches(items):
+                    try:
+                        _send_batch(topic_arn, batch, published, failures)
+                    except Exception as error:  # the whole call failed, even after client retries
+                        for item in prepared:
+                            if item.event.id not in published:
+                                failures.setdefault(item.event.id, f"{type(error).__name__}: {error}")
+                        raise PublishError(failures, published) from error
     if failures:
         raise PublishError(failures, published)
     return [published[item.event.id] for item in prepared]

@@ -129,7 +129,7 @@ run "functions_follow_the_manifests" {
   assert {
     condition = (
       module.services["orders_api"].function_settings.handler == "orders_api.handler.handle" &&
-      module.services["orders_api"].function_settings.runtime == "python3.11" &&
+      module.services["orders_api"].function_settings.runtime == "python3.13" &&
       module.services["orders_api"].function_settings.architecture == "arm64" &&
       module.services["orders_api"].function_settings.memory_mb == 512 &&
       module.services["orders_api"].function_settings.timeout_s == 10 &&
@@ -284,12 +284,12 @@ run "a_new_manifest_needs_no_terraform_edit" {
     condition = (
       module.services["audit_log"].function_settings.memory_mb == 128 &&
       module.services["audit_log"].function_settings.timeout_s == 10 &&
-      module.services["audit_log"].function_settings.runtime == "python3.11" &&
+      module.services["audit_log"].function_settings.runtime == "python3.13" &&
       module.services["audit_log"].function_settings.architecture == "arm64" &&
       module.services["audit_log"].on_failure.maximum_retry_attempts == 2 &&
       module.services["audit_log"].on_failure.maximum_event_age_s == 3600
     )
-    error_message = "Absent manifest fields take the defaults python3.11, arm64, 10 s, 2 retries, 3600 s."
+    error_message = "Absent manifest fields take the defaults python3.13, arm64, 10 s, 2 retries, 3600 s."
   }
 
   assert {
