@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest

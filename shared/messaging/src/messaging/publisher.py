@@ -237,7 +237,8 @@ def publish_many(events: Iterable[Envelope]) -> list[str]:
                     except Exception as error:  # the whole call failed, even after client retries
                         for item in prepared:
                             if item.event.id not in published:
-                                failures.setdefault(item.event.id, f"{type(error).__name__}: {error}")
+                                reason = f"{type(error).__name__}: {error}"
+                                failures.setdefault(item.event.id, reason)
                         raise PublishError(failures, published) from error
     if failures:
         raise PublishError(failures, published)
