@@ -248,7 +248,7 @@ def _gated_worker(tmp_path: Any) -> tuple[Any, Any]:
         "    return {'pid': os.getpid()}\n"
     )
     service = Service("gated", tmp_path, {"timeout_s": 60, "handler": "gated.handle"})
-    runnable = artifacts.Runnable("gated", task_root, (), ())
+    runnable = artifacts.Runnable("gated", task_root, (), (), sys.executable)
     env = {"LOCAL_TASK_ROOT": str(task_root), "_HANDLER": "gated.handle", "SERVICE_NAME": "gated"}
 
     def start() -> Worker:
