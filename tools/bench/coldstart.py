@@ -19,7 +19,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from messaging.config import TRACING_BACKENDS, TRACING_VARIABLE
-from tools import declarations
+from tools import declarations, runtimes
 from tools.build import build
 from tools.contract import FAKE_CREDENTIALS, lambda_environment, runtime_environment
 from tools.local.traces import TraceCollector
@@ -90,11 +89,11 @@ _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
 
 
 def _run(
-    code: str, env: dict[str, str], cwd: str, *flags: str
+    code: str, env: dict[str, str], cwd: str, python: str, *flags: str
 ) -> tuple[dict[str, Any], float, str]:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-I", *flags, "-c", code],
+        [python, "-I", *flags, "-c", code],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -191,46 +190,56 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 )
             )
         module = {name: known[name].handler.rsplit(".", 1)[0] for name in names}
+        # Each service starts on its manifest's Python, and is compared with bare boto3 on
+        # that same interpreter: Lambda runs the zip's bytecode under the runtime it names.
+        python = {name: str(runtimes.test_python(name)) for name in names}
+        baseline = {
+            name: "bare boto3" if len(set(python.values())) == 1 else f"bare boto3 [{python[name]}]"
+            for name in names
+        }
         collector = TraceCollector(Path(scratch) / "traces.jsonl").start()
         probes = {
             f"{name} [{backend}]": (
                 _PROBE.format(task=tasks[name], module=module[name]),
                 _lambda_env(name, tasks[name], backend, collector.endpoint),
                 tasks[name],
+                python[name],
             )
             for name in names
             for backend in TRACING_BACKENDS
         }
         bare_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-        probes["bare boto3"] = (_BARE, bare_env | FAKE_CREDENTIALS, scratch)
+        for name in names:
+            probes[baseline[name]] = (_BARE, bare_env | FAKE_CREDENTIALS, scratch, python[name])
         variants = list(probes)
         try:
-            for code, env, cwd in probes.values():  # warm the page cache and any pyc writes
-                _run(code, env, cwd)
+            for probe in probes.values():  # warm the page cache and any pyc writes
+                _run(*probe)
             details: dict[str, dict[str, Any]] = {}
             for round_index in range(rounds):
                 shift = round_index % len(variants)
                 for variant in variants[shift:] + variants[:shift]:
-                    code, env, cwd = probes[variant]
-                    answer, wall_ms, _ = _run(code, env, cwd)
+                    answer, wall_ms, _ = _run(*probes[variant])
                     samples.add(variant, round_index, answer["total_ms"])
                     wall.add(variant, round_index, wall_ms)
                     details[variant] = answer
             importtime = {
                 variant: _run(*probes[variant], "-X", "importtime")[2]
                 for variant in variants
-                if variant != "bare boto3" and not variant.endswith("[xray]")
+                if not variant.startswith("bare boto3") and not variant.endswith("[xray]")
             }
         finally:
             collector.stop()
         for variant, answer in details.items():
             origin = str(answer.get("messaging", ""))
-            if variant != "bare boto3" and not origin.startswith(probes[variant][2]):
+            if not variant.startswith("bare boto3") and not origin.startswith(probes[variant][2]):
                 raise RuntimeError(f"{variant}: messaging came from {answer['messaging']}")
-        start.rows.append(
-            row("bare: import boto3 + SNS client", samples.stat("bare boto3", 50), "ms")
-        )
-        start.rows.append(row("bare: whole process", wall.stat("bare boto3", 50), "ms"))
+        for bare in dict.fromkeys(baseline.values()):
+            label = bare.replace("bare boto3", "bare", 1)
+            start.rows.append(
+                row(f"{label}: import boto3 + SNS client", samples.stat(bare, 50), "ms")
+            )
+            start.rows.append(row(f"{label}: whole process", wall.stat(bare, 50), "ms"))
         for name in names:
             for backend in TRACING_BACKENDS:
                 variant = f"{name} [{backend}]"
@@ -244,14 +253,14 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 start.rows.append(
                     ratio_row(
                         f"{variant} / bare",
-                        samples.ratio(variant, "bare boto3", 50),
+                        samples.ratio(variant, baseline[name], 50),
                         TARGETS.get(backend),
                     )
                 )
             start.rows.append(
                 ratio_row(
                     f"{name} [off] / bare, whole process",
-                    wall.ratio(f"{name} [off]", "bare boto3", 50),
+                    wall.ratio(f"{name} [off]", baseline[name], 50),
                 )
             )
         for variant, stderr in importtime.items():
@@ -268,6 +277,9 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 f"{backend}: tracing SDK loaded by {len(loaded)} of {len(names)} services, "
                 f"first span {sorted(spans)[len(spans) // 2]:.1f} ms (median of the last round)"
             )
+        for interpreter in sorted(set(python.values())):
+            runs = ", ".join(name for name in names if python[name] == interpreter)
+            start.notes.append(f"{runs} and their bare baseline ran on {interpreter}")
         start.notes.append(
             "first client = messaging.aws_client('sns'), first span = tracing.span(...) for every "
             f"service; {rounds} interleaved runs each"
