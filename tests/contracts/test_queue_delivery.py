@@ -101,12 +101,13 @@ def test_the_visibility_timeout_covers_six_timeouts_and_the_batching_window(
     tmp_path: Path,
 ) -> None:
     declared = {"batch_size": 100, "maximum_batching_window_s": 7, "raw_message_delivery": True}
-    _services_with(tmp_path, {"event_type": "order.placed", "delivery": "queue", "queue": declared})
+    subscription = {"event_type": "order.placed", "delivery": "queue", "queue": declared}
+    _services_with(tmp_path, subscription, timeout_s=15)
     [subscription] = topology.subscriptions(declarations.services(tmp_path))
     assert subscription.queue is not None
     assert subscription.queue.batch_size == 100
     assert subscription.queue.raw_message_delivery is True
-    assert subscription.queue.visibility_timeout_s == 6 * declarations.DEFAULTS["timeout_s"] + 7
+    assert subscription.queue.visibility_timeout_s == 6 * 15 + 7
 
 
 def test_a_direct_subscription_has_no_queue() -> None:
