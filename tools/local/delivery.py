@@ -67,8 +67,8 @@ class Delivery:
         sns, sqs = self._client("sns"), self._client("sqs")
         wanted = set(services)
         for subscription in topology.subscriptions(every):
-            if subscription.service not in wanted:
-                continue
+            if subscription.service not in wanted or subscription.delivery != topology.DIRECT:
+                continue  # queue delivery: event_source_mapping.py
             name = names.subscription_queue_name(
                 subscription.service, subscription.topic, self.environment
             )

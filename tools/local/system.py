@@ -29,6 +29,7 @@ from tools.contract import REGION, Provisioned, on_failure_record, provision, us
 from . import artifacts
 from .console import Console
 from .delivery import Delivery
+from .event_source_mapping import EventSourceMappings
 from .frontdoor import FrontDoor, routes
 from .invocations import Recorder, describe_event
 from .invoker import AsyncInvoker, Pending
@@ -78,6 +79,7 @@ class System:
         self.workers: dict[str, Worker] = {}
         self.invokers: dict[str, AsyncInvoker] = {}
         self.delivery: Delivery | None = None
+        self.mappings: EventSourceMappings | None = None
         self.front_door: FrontDoor | None = None
         self.recorder: Recorder | None = None
         self.started_at = 0.0
@@ -123,8 +125,18 @@ class System:
             report=self.console.system,
             faults=opts.faults,
         )
+        # Queue-delivered subscriptions: SQS -> event source mapping, a synchronous invoke.
+        self.mappings = EventSourceMappings(
+            self.endpoint_url,
+            ENVIRONMENT,
+            lambda service, event: self.invoke(service, event, source="sqs"),
+            visibility_timeout_s=max(1, round(opts.backoff_s)),
+            stopping=self.stopping,
+            report=self.console.system,
+        )
         if opts.deliver:
             self.delivery.subscribe(self.services, self.all_services, self.provisioned.topic_arns)
+            self.mappings.create(self.services, self.all_services, self.provisioned.topic_arns)
         for name, service in self.services.items():
             env = worker_environment(
                 name, runnables[name], self.endpoint_url, self.provisioned,
@@ -150,6 +162,7 @@ class System:
             self.invokers[name].start()
         if opts.deliver:
             self.delivery.start(self.services)
+            self.mappings.start()
         self.front_door = FrontDoor(
             routes(self.services.values()), self.invoke, HOST, http_port, control=self.control
         )
@@ -234,7 +247,8 @@ class System:
         )  # fmt: skip
 
     def idle(self) -> bool:
-        return all(invoker.idle for invoker in self.invokers.values())
+        mappings_idle = self.mappings is None or self.mappings.idle()
+        return all(invoker.idle for invoker in self.invokers.values()) and mappings_idle
 
     def control(self, method: str, path: str, body: bytes, source: str) -> tuple[int, Any]:
         """The front door's ``/__local/`` API: state, invocations, invoke/<service>."""
@@ -293,6 +307,8 @@ class System:
         for worker in self.workers.values():
             worker.stop()
         for thread in self.delivery.threads if self.delivery else []:
+            thread.join(timeout=1.5)
+        for thread in self.mappings.threads if self.mappings else []:
             thread.join(timeout=1.5)
         if self.moto:
             stop_process(self.moto)
