@@ -321,3 +321,4 @@ def test_make_demo_passes(tmp_path: Any) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo passed" in result.stdout
     assert "order_status" in result.stdout.split("Event flow:")[1]
+    assert "order_confirmation   ok  through its queue" in result.stdout.split("Event flow:")[1]
