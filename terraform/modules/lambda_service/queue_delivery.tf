@@ -35,18 +35,6 @@ resource "aws_sqs_queue" "delivery" {
   tags = var.tags
 }
 
-# Only its own queue may redrive into a dead-letter queue, and StartMessageMoveTask
-# moves messages back to it.
-resource "aws_sqs_queue_redrive_allow_policy" "delivery_dead_letter" {
-  for_each = local.queued_subs
-
-  queue_url = aws_sqs_queue.delivery_dead_letter[each.key].id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.delivery[each.key].arn]
-  })
-}
-
 resource "aws_sqs_queue_policy" "delivery" {
   for_each = local.queued_subs
 
@@ -62,14 +50,7 @@ resource "aws_sqs_queue_policy" "delivery" {
         Resource  = aws_sqs_queue.delivery[each.key].arn
         Condition = { ArnEquals = { "aws:SourceArn" = each.value.arn } }
       },
-      {
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = { AWS = "*" }
-        Action    = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-        Resource  = aws_sqs_queue.delivery[each.key].arn
-        Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      },
+      merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.delivery[each.key].arn }),
     ]
   })
 }
@@ -79,15 +60,8 @@ resource "aws_sqs_queue_policy" "delivery_dead_letter" {
 
   queue_url = aws_sqs_queue.delivery_dead_letter[each.key].id
   policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = { AWS = "*" }
-      Action    = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-      Resource  = aws_sqs_queue.delivery_dead_letter[each.key].arn
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
+    Version   = "2012-10-17"
+    Statement = [merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.delivery_dead_letter[each.key].arn })]
   })
 }
 
