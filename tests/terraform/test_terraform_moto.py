@@ -13,6 +13,8 @@ import boto3
 import pytest
 import tfharness
 
+from tools import topology
+from tools.contract import names
 from tools.iam import reference
 
 pytestmark = pytest.mark.slow
@@ -244,18 +246,40 @@ def check_deployment(
         else:
             assert rules == []
 
-        # One subscription per consumed topic, with the manifest's filter policy.
+        # One subscription per consumed topic, with the manifest's filter policy: to the
+        # function, or (queue delivery) to the queue an event source mapping reads.
         expected_policies = expected_filter_policies(manifest)
+        queued = {s.topic: s for s in topology.subscriptions() if s.service == service and s.queue}
+        endpoints = {config["FunctionArn"]: "lambda"}
+        for topic, settings in queued.items():
+            queue_url = sqs.get_queue_url(QueueName=names.delivery_queue_name(service, topic, ENV))
+            queue = sqs.get_queue_attributes(
+                QueueUrl=queue_url["QueueUrl"], AttributeNames=["All"]
+            )["Attributes"]
+            assert settings.queue is not None
+            assert int(queue["VisibilityTimeout"]) == settings.queue.visibility_timeout_s
+            redrive_to = json.loads(queue["RedrivePolicy"])
+            assert redrive_to["deadLetterTargetArn"].endswith(
+                ":" + names.delivery_queue_dlq_name(service, topic, ENV)
+            )
+            assert int(redrive_to["maxReceiveCount"]) == settings.queue.max_receive_count
+            [mapping] = lam.list_event_source_mappings(EventSourceArn=queue["QueueArn"])[
+                "EventSourceMappings"
+            ]
+            assert mapping["FunctionArn"] == config["FunctionArn"]
+            assert mapping["BatchSize"] == settings.queue.batch_size
+            assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            endpoints[queue["QueueArn"]] = "sqs"
         subscriptions = {}
         for topic, arn in topic_arns.items():
             for sub in sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]:
-                if sub["Endpoint"] == config["FunctionArn"]:
+                if sub["Endpoint"] in endpoints:
                     assert topic not in subscriptions, f"{service} has two subscriptions on {topic}"
                     subscriptions[topic] = sub["SubscriptionArn"]
         assert set(subscriptions) == set(expected_policies)
         for topic, sub_arn in subscriptions.items():
             attrs = sns.get_subscription_attributes(SubscriptionArn=sub_arn)["Attributes"]
-            assert attrs["Protocol"] == "lambda"
+            assert attrs["Protocol"] == ("sqs" if topic in queued else "lambda")
             assert json.loads(attrs["FilterPolicy"]) == expected_policies[topic]
             assert attrs["FilterPolicyScope"] == "MessageAttributes"
             redrive = json.loads(attrs["RedrivePolicy"])
