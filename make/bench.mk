@@ -6,5 +6,5 @@ bench: $(VENV)/.installed ## Every benchmark figure, full length: table, bench/r
 	$(PY) -m tools.bench --mode full $(BENCH_ARGS)
 
 .PHONY: bench-quick
-bench-quick: $(VENV)/.installed ## The same figures with fewer repetitions (under 3 minutes on 2 cores)
+bench-quick: $(VENV)/.installed ## The same figures with fewer repetitions (about 2 minutes on 2 idle cores), round trips 0 and 10 ms
 	$(PY) -m tools.bench --mode quick $(BENCH_ARGS)

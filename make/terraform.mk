@@ -127,6 +127,9 @@ tf-test: tf-rc $(TF_TEST_ARTIFACTS)/.placeholders ## terraform test (mocked prov
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
 	  || { cat $(TF_BUILD)/init.log; exit 1; }
 	$(TERRAFORM) -chdir=$(TF_DIR)/modules/system test -no-color -var 'artifacts_dir=$(TF_TEST_ARTIFACTS)'
+	$(TERRAFORM) -chdir=$(TF_DIR)/modules/http_api init -backend=false -input=false -no-color > $(TF_BUILD)/init.log 2>&1 \
+	  || { cat $(TF_BUILD)/init.log; exit 1; }
+	$(TERRAFORM) -chdir=$(TF_DIR)/modules/http_api test -no-color
 	@# Environments that link environment_root/tests: their own tfvars, mocked provider.
 	@for d in $(addprefix $(TF_DIR)/environments/,$(TF_ENVS)); do \
 	  [ -d $$d/tests ] || continue; \

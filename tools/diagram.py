@@ -27,7 +27,8 @@ def mermaid() -> str:
         lines.append(f'  {name}["{name} (λ)"]')
     for name, service in services.items():
         for route in service.routes:
-            lines.append(f'  client -->|"{route["method"]} {route["path"]}"| {name}')
+            auth = "<br/>JWT" if route["auth"] == "jwt" else ""
+            lines.append(f'  client -->|"{route["method"]} {route["path"]}{auth}"| {name}')
         schedule = service.manifest.get("schedule")
         if schedule:
             lines.append(f'  schedule(["EventBridge"]) -->|"{schedule}"| {name}')

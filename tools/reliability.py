@@ -2,8 +2,10 @@
 then account for every one of them.
 
 Injected: handler failures that strike once (half before the handler runs, half after,
-with the response lost), failures that strike every attempt, SNS notifications
-delivered twice, and throttled ``PublishBatch`` calls on the publishing side. The events
+with the response lost), failures that strike every attempt, workers killed
+mid-invocation and handlers that stall past the function's timeout (each once, before or
+after the handler), SNS notifications delivered twice, and throttled ``PublishBatch``
+calls on the publishing side. The events
 are digital orders, so ``order_confirmation`` (one email per order) is their consumer.
 
 Accounting: every order has exactly one confirmation email or its event is in the
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import time
 import uuid
@@ -35,8 +38,13 @@ from tools.contract import REGION, lambda_environment, load_fixture, use_endpoin
 from tools.dead_letters import receive_all
 from tools.local.client import sent_emails
 from tools.local.system import Faults, Options, System
+from tools.progress import Progress
 
 CONSUMER = "order_confirmation"
+# Long enough that no handler on a loaded machine reaches it unless a fault stalls it: one
+# killed by its timeout after sending its email but before marking the event done would
+# send it again on the retry, as in Lambda.
+CONSUMER_TIMEOUT_S = 8.0
 PUBLISHER = "orders_api"
 THROTTLE_BODY = (
     b'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender'
@@ -130,27 +138,15 @@ def _publish(system: System, orders: list[dict[str, Any]], throttle: Throttle) -
 
 
 def _wait_until_quiet(system: System, timeout_s: float) -> None:
-    """Until no invocation is queued or running and the subscription queues stay empty."""
-    sqs = boto3.client("sqs", endpoint_url=system.endpoint_url, region_name=REGION)
-    queues = [url for topics in system.subscription_queues.values() for url in topics.values()]
+    """Until no invocation is queued, waiting to retry or running, for 1.5 s on end.
+
+    Deliveries need no watching: moto POSTs each notification to the system's receiver
+    before it answers the publish, so every published event is already queued.
+    """
     deadline = time.monotonic() + timeout_s
     quiet_since: float | None = None
     while time.monotonic() < deadline:
-        depth = sum(
-            int(
-                sqs.get_queue_attributes(
-                    QueueUrl=url,
-                    AttributeNames=[
-                        "ApproximateNumberOfMessages",
-                        "ApproximateNumberOfMessagesNotVisible",
-                    ],
-                )["Attributes"].get(key, 0)
-            )
-            for url in queues
-            for key in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
-        )
-        busy = depth or not system.idle()
-        if busy:
+        if not system.idle():
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
@@ -160,10 +156,22 @@ def _wait_until_quiet(system: System, timeout_s: float) -> None:
     raise TimeoutError(f"events still in flight after {timeout_s:.0f} s")
 
 
+def _progress(system: System, events: int) -> str:
+    counts = system.recorder.counts if system.recorder else Counter()
+    # moto delivers while it answers the publish; a producer's re-publish is delivered again
+    delivered = system.delivery.received if system.delivery else 0
+    handled = counts[("sns", True)] + counts[("duplicate", True)]
+    failed = counts[("sns", False)] + counts[("duplicate", False)]
+    return (
+        f"delivered {delivered:,} (of {events:,} events)  invocations ok {handled:,}  "
+        f"failed {failed:,}  dead-lettered {counts[('dlq', False)]:,}"
+    )
+
+
 def _account(system: System, orders: list[dict[str, Any]]) -> dict[str, int]:
     assert system.provisioned
     emails: Counter[str] = Counter()
-    for message in sent_emails(system.endpoint_url):
+    for message in sent_emails(system.endpoint_url, timeout_s=300):
         subject = str(message.get("subject", ""))
         emails[subject.removeprefix("Order ").removesuffix(" confirmed")] += 1
     sqs = boto3.client("sqs", endpoint_url=system.endpoint_url, region_name=REGION)
@@ -190,18 +198,31 @@ def run(
     permanent: float = 0.01,
     duplicate: float = 0.05,
     throttle: float = 0.2,
+    crash: float = 0.01,
+    stall: float = 0.005,
     seed: str | None = None,
     timeout_s: float = 600,
     state_dir: Path | None = None,
 ) -> Report:
     seed = seed or uuid.uuid4().hex[:8]
-    faults = Faults(transient, permanent, duplicate, seed)
+    state_dir = state_dir or Path(".local") / "reliability"
+    struck = state_dir / "faults-struck"
+    shutil.rmtree(struck, ignore_errors=True)
+    struck.mkdir(parents=True)
+    faults = Faults(
+        transient, permanent, duplicate, seed, crash=crash, timeout=stall, struck_dir=str(struck)
+    )
     options = Options(
         http_port=0,
         moto_port=0,
-        state_dir=state_dir or Path(".local") / "reliability",
+        state_dir=state_dir,
+        # A stalled handler holds a worker until its timeout: a short one keeps the run short.
+        timeout_overrides={CONSUMER: CONSUMER_TIMEOUT_S},
         services=[CONSUMER],
-        backoff_s=0.05,
+        # Lambda waits about a minute before a retry, far longer than a handler runs; a
+        # retry much sooner than the handler takes would find a duplicate's claim still
+        # in progress on every attempt and dead-letter an event another worker handles.
+        backoff_s=1.0,
         faults=faults,
         color=False,
         quiet=True,
@@ -213,6 +234,8 @@ def run(
             "permanent": permanent,
             "duplicate": duplicate,
             "throttle": throttle,
+            "crash": crash,
+            "timeout": stall,
         },
     )
     system = System(options)
@@ -225,11 +248,12 @@ def run(
         orders = _orders(events, seed)
         gate = Throttle(throttle, random.Random(seed))
         started = time.perf_counter()
-        report.figures.update(_publish(system, orders, gate))
-        report.figures["publish_batch_calls"] = gate.calls
-        report.figures["publish_batch_calls_throttled"] = gate.throttled
-        report.seconds["publish"] = time.perf_counter() - started
-        _wait_until_quiet(system, timeout_s)
+        with Progress(lambda: _progress(system, events)):
+            report.figures.update(_publish(system, orders, gate))
+            report.figures["publish_batch_calls"] = gate.calls
+            report.figures["publish_batch_calls_throttled"] = gate.throttled
+            report.seconds["publish"] = time.perf_counter() - started
+            _wait_until_quiet(system, timeout_s)
         report.seconds["publish_to_quiet"] = time.perf_counter() - started
         report.figures["duplicate_deliveries_injected"] = sum(
             1 for r in system.invocations if r.get("source") == "duplicate"
@@ -237,6 +261,9 @@ def run(
         runs = [r for r in system.invocations if r.get("source") in {"sns", "duplicate"}]
         report.figures["invocations"] = len(runs)
         report.figures["failed_invocations"] = sum(1 for r in runs if not r["ok"])
+        errors = Counter(r.get("error_type") for r in runs if not r["ok"])
+        report.figures["workers_killed_mid_invocation"] = errors["Runtime.ExitError"]
+        report.figures["handlers_timed_out"] = errors["Sandbox.Timedout"]
         report.figures.update(_account(system, orders))
     finally:
         system.stop()
@@ -253,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--permanent", type=float, default=0.01)
     parser.add_argument("--duplicates", type=float, default=0.05)
     parser.add_argument("--throttle", type=float, default=0.2)
+    parser.add_argument("--crashes", type=float, default=0.01, help="workers killed, once")
+    parser.add_argument("--timeouts", type=float, default=0.005, help="handlers stalled, once")
     parser.add_argument("--seed")
     parser.add_argument("--json", type=Path, default=Path("bench") / "reliability.json")
     args = parser.parse_args(argv)
@@ -262,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         permanent=args.permanent,
         duplicate=args.duplicates,
         throttle=args.throttle,
+        crash=args.crashes,
+        stall=args.timeouts,
         seed=args.seed,
     )
     print(report.table())

@@ -348,7 +348,6 @@ data "aws_iam_policy_document" "lambda_boundary" {
       "dynamodb:GetItem",
       "dynamodb:BatchGetItem",
       "dynamodb:Query",
-      "dynamodb:Scan",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",

@@ -43,6 +43,9 @@ module "system" {
   alarm_subscriptions       = var.alarm_subscriptions
   email_sender_addresses    = var.email_sender_addresses
   manage_sns_tracing_policy = var.manage_sns_tracing_policy
+  tracing_backend           = var.tracing_backend
+  otel_layer_arns           = var.otel_layer_arns
+  jwt_authorizer            = var.jwt_issuer == "" ? null : { issuer = var.jwt_issuer, audience = var.jwt_audience }
 
   permissions_boundary_arn = var.permissions_boundary_policy_name == "" ? null : "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${var.permissions_boundary_policy_name}"
 }

@@ -151,8 +151,38 @@ variable "email_sender_addresses" {
   type        = map(string)
 }
 
+variable "tracing_backend" {
+  description = "How every function traces: xray, otel (the ADOT Lambda layer; needs otel_layer_arns) or off."
+  type        = string
+  default     = "xray"
+}
+
+variable "otel_layer_arns" {
+  description = "ADOT Python Lambda layer version ARN per architecture (arm64, x86_64) in this region, for tracing_backend = otel."
+  type        = map(string)
+  default     = {}
+}
+
 variable "manage_sns_tracing_policy" {
   description = "Create the X-Ray resource policy SNS active tracing needs; off only where the account's X-Ray resource policies are managed elsewhere."
   type        = bool
   default     = true
+}
+
+variable "jwt_issuer" {
+  description = "Issuer of the JWTs that routes declared \"auth\": \"jwt\" accept: an https URL serving /.well-known/openid-configuration (e.g. a Cognito user pool's https://cognito-idp.<region>.amazonaws.com/<pool id>); empty while no route needs one."
+  type        = string
+  default     = ""
+
+  validation {
+    # The list comes from the manifests alone (services/*/service.json), not from this variable.
+    condition     = var.jwt_issuer != "" || length(module.system.jwt_routes) == 0
+    error_message = "Environment ${var.environment}: the routes ${join(", ", module.system.jwt_routes)} are declared \"auth\": \"jwt\", so API Gateway needs the issuer of their tokens. Set jwt_issuer (and jwt_audience) in terraform/environments/${var.environment}/terraform.tfvars (docs/terraform.md, \"What you set per environment\")."
+  }
+}
+
+variable "jwt_audience" {
+  description = "Audiences (aud or client_id claim) a token for a jwt route must carry one of, e.g. the app client IDs of the user pool."
+  type        = list(string)
+  default     = []
 }

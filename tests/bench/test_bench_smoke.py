@@ -12,14 +12,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS = [
     "headline",
+    "headline@10ms",
     "floor",
+    "floor@10ms",
     "publish",
+    "publish@10ms",
     "router",
     "batching",
+    "batching@10ms",
     "coldstart",
     "artifacts",
     "endtoend",
+    "sweep",
 ]
+# The figures: each printed with its goal, met or not, at 0 and at 10 ms.
+GOALS = {
+    "headline": {"inline / event-driven p50": ">= 10", "inline / event-driven p99": ">= 8"},
+    "floor": {"handler / floor p50 (no tracing)": "<= 1.05"},
+    "publish": {"messaging.publish / raw p50": "<= 1.05"},
+    "batching": {"single / publish_many time per event": ">= 5"},
+}
 
 
 @pytest.mark.slow
@@ -44,12 +56,27 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
             continue
         assert group["rows"], group
         for row in group["rows"]:
-            assert {"name", "unit", "median", "target_max", "met", "text"} <= set(row), row
+            assert {
+                "name",
+                "unit",
+                "median",
+                "goal",
+                "target_max",
+                "target_min",
+                "met",
+                "text",
+            } <= set(row), row
             if row["text"] is None:
                 assert isinstance(row["median"], float), row
                 assert row["low"] <= row["median"] <= row["high"], row
-            if row["target_max"] is not None:
+            if row["goal"] is not None:
                 assert isinstance(row["met"], bool), row
+                bound = row["target_min"] if row["goal"].startswith(">=") else row["target_max"]
+                assert row["met"] == (
+                    row["median"] >= bound
+                    if row["goal"].startswith(">=")
+                    else row["median"] <= bound
+                ), row
 
     by_id = {group["id"]: group for group in results["groups"]}
     names = {group: [row["name"] for row in by_id[group]["rows"]] for group in by_id}
@@ -66,8 +93,29 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     if by_id["endtoend"]["status"] == "skipped":
         assert "local system" in by_id["endtoend"]["skipped_reason"]
     else:
-        assert "HTTP request to last consumer done p99" in names["endtoend"]
-        assert "sustained consumer events per second" in names["endtoend"]
+        for workers in ("1 worker per function", "4 workers per function"):
+            assert f"{workers}: HTTP request to last consumer done p99" in names["endtoend"]
+            assert f"{workers}: sustained consumer events per second" in names["endtoend"]
+        assert (
+            "sustained consumer events per second, 4 / 1 workers per function" in names["endtoend"]
+        )
+
+    assert "index sweep items read, 1,000 / 100 orders" in names["sweep"]
+    assert results["meta"]["rtt_ms"] == [0.0, 10.0]
+    for group_id, wanted in GOALS.items():
+        for at, suffix in ((0.0, ""), (10.0, "@10ms")):
+            group = by_id[group_id + suffix]
+            assert group["rtt_ms"] == at, group
+            goals = {row["name"]: row["goal"] for row in group["rows"]}
+            assert {name: goals.get(name) for name in wanted} == wanted, group_id + suffix
+            verdicts = [
+                line for line in result.stdout.splitlines()
+                if any(f"| {name} |" in line for name in wanted)
+            ]  # fmt: skip
+            assert all(line.rstrip(" |").endswith(("met", "not met")) for line in verdicts)
+        proxied = by_id[group_id + "@10ms"]["notes"][-1]
+        assert "passed the loopback proxy, each delayed by a 10 ms round trip" in proxied
+        assert int(proxied.split()[0].replace(",", "")) > 0, proxied
 
     assert (tmp_path / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| figure | median | spread | target |" in result.stdout

@@ -135,6 +135,21 @@ def test_every_handler_imports_and_routes_exactly_what_its_manifest_subscribes(
             ),
             r"\$\.subscribes\[0\]\.filter\.event_type: must be one of \[\]",
         ),
+        # A route is never public by omission, and only jwt routes take scopes.
+        (
+            lambda m: m.update(routes=[{"method": "GET", "path": "/x"}]),
+            r"\$\.routes\[0\]\.auth: is required",
+        ),
+        (
+            lambda m: m.update(routes=[{"method": "GET", "path": "/x", "auth": "iam"}]),
+            r"\$\.routes\[0\]\.auth: must be one of \['jwt', 'none'\]",
+        ),
+        (
+            lambda m: m.update(
+                routes=[{"method": "GET", "path": "/x", "auth": "none", "scopes": ["a"]}]
+            ),
+            r"\$\.routes\[0\]\.scopes: must be one of \[\]",
+        ),
     ],
 )
 def test_a_bad_manifest_fails_naming_the_file_and_field(

@@ -103,9 +103,13 @@ module "system" {{
   repo_root     = "{root}"
   artifacts_dir = "{root / "artifacts"}"
 
-  # What an environment sets (docs/terraform.md): subscribers and a sender per sender.
+  # What an environment sets (docs/terraform.md): subscribers, a sender per sender, the JWT issuer.
   alarm_subscriptions    = [{{ protocol = "email", endpoint = "oncall@names.example.com" }}]
   email_sender_addresses = {json.dumps(tfharness.moto_email_senders())}
+  jwt_authorizer = {{
+    issuer   = "{tfharness.MOTO_JWT_ISSUER}"
+    audience = {json.dumps(tfharness.MOTO_JWT_AUDIENCE)}
+  }}
 }}
 """
     )

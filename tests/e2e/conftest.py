@@ -37,7 +37,7 @@ class LocalSystem:
 
     @property
     def pids(self) -> list[int]:
-        workers = [int(w["pid"]) for w in self.state["workers"].values()]
+        workers = [int(pid) for w in self.state["workers"].values() for pid in w["pids"]]
         return [self.process.pid, int(self.state["moto_pid"]), *workers]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -49,9 +49,13 @@ class LocalSystem:
             timeout=60,
         )
 
-    def http(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def http(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)  # noqa: S310
+        request = urllib.request.Request(  # noqa: S310
+            self.url + path, data=data, method=method, headers=headers or {}
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
                 return response.status, json.loads(response.read() or b"null")

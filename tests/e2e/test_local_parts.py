@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,8 +14,8 @@ from messaging.consumer import decode_record, sns_records
 from tools.contract import http_event, load_fixture, scheduled_event
 from tools.contract import sns_notification_record as lambda_record
 from tools.local import artifacts, frontdoor, samples
-from tools.local.delivery import rate_seconds
 from tools.local.invocations import describe_event
+from tools.local.schedules import ScheduleError, parse_schedule
 
 NOTIFICATION = {
     "Type": "Notification",
@@ -111,11 +113,52 @@ def test_a_request_becomes_a_payload_2_0_event_and_a_result_a_response() -> None
 
 
 def test_schedules() -> None:
-    assert rate_seconds("rate(1 minute)") == 60
-    assert rate_seconds("rate(3 hours)") == 3 * 3600
-    assert rate_seconds("cron(0 12 * * ? *)") is None
+    assert parse_schedule("rate(1 minute)").period_s == 60
+    assert parse_schedule("rate(3 hours)").period_s == 3 * 3600
     event = scheduled_event("orders_api")
     assert (event["source"], event["detail-type"]) == ("aws.events", "Scheduled Event")
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expression", "now", "fires"),
+    [
+        ("cron(0 12 * * ? *)", "2026-03-04 11:59", "2026-03-04 12:00"),
+        ("cron(0 12 * * ? *)", "2026-03-04 12:00", "2026-03-05 12:00"),
+        ("cron(15,45 * * * ? *)", "2026-03-04 10:20", "2026-03-04 10:45"),
+        ("cron(0/20 8-9 * * ? *)", "2026-03-04 09:41", "2026-03-05 08:00"),
+        # weekdays count from Sunday = 1; 2026-03-07 is a Saturday
+        ("cron(0 9 ? * MON-FRI *)", "2026-03-06 10:00", "2026-03-09 09:00"),
+        ("cron(30 6 ? * 1 *)", "2026-03-06 10:00", "2026-03-08 06:30"),
+        ("cron(0 0 1 JAN,JUL ? 2027)", "2026-03-06 10:00", "2027-01-01 00:00"),
+        ("cron(0 0 31 * ? *)", "2026-04-01 00:00", "2026-05-31 00:00"),
+    ],
+)
+def test_cron_schedules_fire_when_eventbridge_would(expression: str, now: str, fires: str) -> None:
+    assert parse_schedule(expression).next_after(_utc(now)) == _utc(fires)
+
+
+@pytest.mark.parametrize(
+    ("expression", "named"),
+    [
+        ("cron(0 12 * * *)", "6 fields"),
+        ("cron(0 12 * * MON *)", "exactly one of day-of-month and day-of-week"),
+        ("cron(0 25 * * ? *)", "hours '25' is outside 0-23"),
+        ("cron(0 12 L * ? *)", "L, W or #"),
+        ("cron(0 12 ? * 6#3 *)", "L, W or #"),
+        ("cron(x 12 * * ? *)", "minutes 'x' is not a number"),
+        ("every(5 minutes)", "neither rate(...) nor cron(...)"),
+        ("rate(0 minutes)", "at least 1"),
+    ],
+)
+def test_a_schedule_the_local_system_cannot_run_is_refused_by_name(
+    expression: str, named: str
+) -> None:
+    with pytest.raises(ScheduleError, match=re.escape(named)):
+        parse_schedule(expression)
 
 
 def test_samples_are_events_the_handlers_accept() -> None:
@@ -186,3 +229,207 @@ def test_a_timed_out_worker_is_replaced_and_survives_the_thread_that_replaced_it
         }
     finally:
         worker.stop()
+
+
+def _gated_worker(tmp_path: Any) -> tuple[Any, Any]:
+    """A worker factory whose handler waits until the file ``gate`` exists."""
+    from pathlib import Path
+
+    from tools.declarations import Service
+    from tools.local.worker_host import Worker
+
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    gate = tmp_path / "gate"
+    (task_root / "gated.py").write_text(
+        "import os, time\n\ndef handle(event, context):\n"
+        f"    while not os.path.exists({str(gate)!r}):\n        time.sleep(0.01)\n"
+        "    return {'pid': os.getpid()}\n"
+    )
+    service = Service("gated", tmp_path, {"timeout_s": 60, "handler": "gated.handle"})
+    runnable = artifacts.Runnable("gated", task_root, (), ())
+    env = {"LOCAL_TASK_ROOT": str(task_root), "_HANDLER": "gated.handle", "SERVICE_NAME": "gated"}
+
+    def start() -> Worker:
+        worker = Worker(service, runnable, env, Path(tmp_path / "gated.log"), None)
+        worker.start()
+        return worker
+
+    return start, gate
+
+
+def test_a_function_scales_out_to_its_concurrency_on_demand_then_reuses_warm_workers(
+    tmp_path: Any,
+) -> None:
+    import threading
+    import time
+
+    from tools.local.worker_host import WorkerPool
+
+    # given a pool of at most 2 workers, none started, and a handler held at a gate
+    start, gate = _gated_worker(tmp_path)
+    cold: list[int] = []
+    pool = WorkerPool(start, 2, lambda worker: cold.append(worker.pid))
+    answers: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda n=n: answers.append(pool.invoke({}, f"r{n}")))
+        for n in range(3)
+    ]
+    try:
+        # when three invocations arrive at once
+        for thread in threads:
+            thread.start()
+        while pool.busy < 2 or len(cold) < 2:
+            time.sleep(0.01)
+        # then two run, each in a worker started for it, and the third waits for one
+        assert len(pool.workers) == 2
+        assert len(answers) == 0
+        gate.touch()
+        for thread in threads:
+            thread.join()
+        assert all(answer["ok"] for answer in answers)
+        assert {a["result"]["pid"] for a in answers} == set(cold)
+        # and a later invocation reuses a warm worker: no third cold start
+        assert pool.invoke({}, "r4")["result"]["pid"] in cold
+        assert len(cold) == 2
+    finally:
+        gate.touch()
+        pool.close()
+        pool.stop()
+
+
+def test_an_event_older_than_maximum_event_age_goes_to_on_failure_without_more_attempts() -> None:
+    import threading
+    import time
+    from pathlib import Path
+
+    from tools.declarations import Service
+    from tools.local.invoker import EVENT_AGE_EXCEEDED, AsyncInvoker
+
+    # given a function whose events may be 0.2 s old, with two retries, whose first
+    # attempt fails after 0.3 s
+    retries = {"maximum_retry_attempts": 2, "maximum_event_age_s": 0.2}
+    service = Service("aged", Path("."), {"retries": retries})
+    attempts: list[int] = []
+    failures: list[tuple[int, str, str]] = []
+    done = threading.Event()
+
+    def invoke(name: str, event: Any, request_id: str, source: str, attempt: int, of: int) -> Any:
+        attempts.append(attempt)
+        time.sleep(0.3)
+        return {"ok": False, "error": {"errorType": "Boom", "errorMessage": "failed"}}
+
+    def on_failure(name: str, item: Any, answer: dict[str, Any], condition: str) -> None:
+        failures.append((item.attempt, condition, answer["error"]["errorType"]))
+        done.set()
+
+    stopping = threading.Event()
+    invoker = AsyncInvoker(service, invoke, on_failure, backoff_s=0.0, stopping=stopping)
+    invoker.start()
+    try:
+        # when
+        invoker.submit({"n": 1})
+        assert done.wait(10)
+        # then no retry ran: the event expired with the first attempt's error
+        assert attempts == [1]
+        assert failures == [(2, EVENT_AGE_EXCEEDED, "Boom")]
+    finally:
+        stopping.set()
+
+
+def test_replacing_a_functions_code_retires_its_warm_workers_and_the_next_start_is_cold(
+    tmp_path: Any,
+) -> None:
+    from tools.local.worker_host import WorkerPool
+
+    # given a pool with one warm worker
+    start, gate = _gated_worker(tmp_path)
+    gate.touch()
+    cold: list[int] = []
+    pool = WorkerPool(start, 2, lambda worker: cold.append(worker.pid))
+    try:
+        first = pool.warm().pid
+        assert pool.invoke({}, "r1")["result"]["pid"] == first
+        # when its code is replaced
+        assert pool.replace(start) == 1
+        # then the next invocation runs in a new worker, a cold start, and the old one is gone
+        assert pool.invoke({}, "r2")["result"]["pid"] != first
+        assert len(cold) == 2
+        assert [w.pid for w in pool.workers] == [cold[1]]
+    finally:
+        pool.close()
+        pool.stop()
+
+
+def test_a_change_under_shared_reloads_every_service_one_under_a_service_only_it(
+    tmp_path: Any,
+) -> None:
+    from tools.local.reload import affected, snapshot
+
+    # given a checkout with two services and the shared package
+    for path in ("services/a/src/a/handler.py", "services/b/service.json", "shared/m/x.py"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("1")
+    (tmp_path / "services/a/tests").mkdir()
+    (tmp_path / "services/a/tests/test_x.py").write_text("1")
+    before = snapshot(tmp_path)
+    # then each change is found and mapped to the services it rebuilds
+    assert tmp_path / "services/a/tests/test_x.py" not in before  # tests are not shipped
+    (tmp_path / "services/a/src/a/handler.py").write_text("22")
+    changed = {p for p, stat in snapshot(tmp_path).items() if before.get(p) != stat}
+    assert affected(changed, ["a", "b"], tmp_path) == ["a"]
+    assert affected({tmp_path / "shared/m/x.py"}, ["a", "b"], tmp_path) == ["a", "b"]
+    assert affected({tmp_path / "services/c/x.py"}, ["a", "b"], tmp_path) == []
+
+
+def test_sns_delivers_each_matching_notification_to_the_receiver_with_its_attributes(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import boto3
+
+    from tools import declarations
+    from tools.contract import REGION, fake_aws_environment
+    from tools.local.delivery import Delivery
+    from tools.local.processes import free_port, start_moto, stop_process
+
+    # given moto as the local system runs it, and the delivery's HTTP subscriptions
+    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
+    for name, value in fake_aws_environment(url).items():
+        monkeypatch.setenv(name, value)
+    stopping = threading.Event()
+    submitted: list[tuple[str, Any, str]] = []
+    delivery = Delivery(
+        url, "local", lambda *call: submitted.append(call) or "request",
+        stopping=stopping, report=print,
+    )  # fmt: skip
+    try:
+        sns = boto3.client("sns", endpoint_url=url, region_name=REGION)
+        topic = sns.create_topic(Name="local-orders")["TopicArn"]
+        topics = {
+            "orders": topic,
+            "inventory": sns.create_topic(Name="local-inventory")["TopicArn"],
+        }
+        delivery.subscribe(["inventory", "order_status"], declarations.services(), topics)
+        # when a digital order is published (inventory's filter wants physical ones)
+        attributes = {
+            "event_type": {"DataType": "String", "StringValue": "order.placed"},
+            "fulfilment": {"DataType": "String", "StringValue": "digital"},
+        }
+        message_id = sns.publish(
+            TopicArn=topic, Message=NOTIFICATION["Message"], MessageAttributes=attributes
+        )["MessageId"]
+        # then it was delivered before the publish returned, to order_status only, with
+        # the attributes SNS sends an HTTP endpoint
+        assert [(service, source) for service, _, source in submitted] == [("order_status", "sns")]
+        record = submitted[0][1]["Records"][0]["Sns"]
+        assert record["MessageId"] == message_id
+        assert record["MessageAttributes"] == {
+            "event_type": {"Type": "String", "Value": "order.placed"},
+            "fulfilment": {"Type": "String", "Value": "digital"},
+        }
+        assert delivery.received == 1
+    finally:
+        delivery.stop()
+        stop_process(moto)

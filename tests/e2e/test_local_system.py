@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from messaging.publisher import message_attributes
 from tools.contract import load_fixture, scheduled_event
 from tools.declarations import ROOT
 from tools.local.client import sent_emails
+from tools.local.traces import conversation_trace, read_spans
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +67,59 @@ def test_an_order_flows_through_every_service(local: Any) -> None:
     assert "1 dead letter" not in letters.stdout
     sent = [m for m in sent_emails(local.state["endpoint_url"]) if order_id in m["subject"]]
     assert [m["destinations"]["ToAddresses"] for m in sent] == [["ada@example.com"]]
+
+
+def test_an_orders_spans_form_one_trace_with_each_consumer_linked_to_its_producer(
+    local: Any,
+) -> None:
+    # when
+    status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
+    assert status == 202
+    _reserved(local, answer["order_id"])
+    [placed] = [
+        i
+        for i in local.invocations()
+        if i.get("order_id") == answer["order_id"] and i.get("service") == "inventory"
+    ]
+    # then: spans are exported before an invocation returns, so all are in by now
+    spans, problems = conversation_trace(
+        read_spans(Path(local.state["traces"])), placed["correlation_id"]
+    )
+    assert problems == []
+    sends = {(s["service"], s["name"]) for s in spans if s["kind"] == "PRODUCER"}
+    handled = {(s["service"], s["name"]) for s in spans if s["kind"] == "CONSUMER"}
+    assert sends == {("orders_api", "publish orders"), ("inventory", "publish inventory")}
+    assert handled == {
+        ("inventory", "process orders"),
+        ("order_confirmation", "process orders"),
+        ("order_status", "process orders"),
+        ("order_status", "process inventory"),
+    }
+    by_id = {s["span_id"]: s for s in spans}
+    for consumer in (s for s in spans if s["kind"] == "CONSUMER"):
+        [link] = consumer["links"]
+        producer = by_id[link["span_id"]]
+        topic = consumer["attributes"]["messaging.destination.name"]
+        assert producer["attributes"]["messaging.destination.name"] == topic
+        assert consumer["parent_span_id"] == producer["span_id"]  # no X-Ray header locally
+
+
+def test_the_receipt_route_needs_the_customers_token_from_the_local_issuer(local: Any) -> None:
+    body = load_fixture("post-orders.body")
+    status, answer = local.http("POST", "/orders", body)
+    assert status == 202
+    receipt = f"/orders/{answer['order_id']}/receipt"
+    assert local.http("GET", receipt) == (401, {"message": "Unauthorized"})
+    mine = local.cli("token", "--email", body["customer_email"])
+    assert mine.returncode == 0, mine.stderr
+    status, found = local.http(
+        "GET", receipt, headers={"authorization": f"Bearer {mine.stdout.strip()}"}
+    )
+    assert (status, found["customer_email"]) == (200, body["customer_email"])
+    theirs = local.cli("token", "--email", "someone.else@example.com").stdout.strip()
+    status, refused = local.http("GET", receipt, headers={"authorization": f"Bearer {theirs}"})
+    assert status == 403
+    assert body["customer_email"] not in json.dumps(refused)
 
 
 def test_order_placed_v2_reaches_the_v2_consumer_as_is_and_the_v1_consumer_downcast(

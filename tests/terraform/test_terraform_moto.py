@@ -13,6 +13,7 @@ import boto3
 import pytest
 import tfharness
 
+from messaging.config import TRACING_VARIABLE
 from tools import topology
 from tools.contract import names
 from tools.iam import reference
@@ -189,6 +190,7 @@ def check_deployment(
         resources = manifest.get("resources", {})
         publish_topics = sorted({CATALOG["events"][e]["topic"] for e in manifest["publishes"]})
         expected_env = {
+            TRACING_VARIABLE: "xray",  # dev's tracing_backend
             "SERVICE_NAME": service,
             "ENVIRONMENT": ENV,
             "PUBLISHES": ",".join(manifest["publishes"]),
@@ -285,14 +287,36 @@ def check_deployment(
             redrive = json.loads(attrs["RedrivePolicy"])
             assert redrive["deadLetterTargetArn"].endswith(f":{name}-delivery-dlq")
 
-    routes = sorted(
-        f"{r['method']} {r['path']}" for m in MANIFESTS.values() for r in m.get("routes", [])
-    )
+    declared = {
+        f"{r['method']} {r['path']}": r for m in MANIFESTS.values() for r in m.get("routes", [])
+    }
+    routes = sorted(declared)
     if routes:
         api = client(env, "apigatewayv2")
         api_id = next(a["ApiId"] for a in api.get_apis()["Items"] if a["Name"] == f"{ENV}-http")
-        assert sorted(r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]) == routes
+        served = {r["RouteKey"]: r for r in api.get_routes(ApiId=api_id)["Items"]}
+        assert sorted(served) == routes
         assert outputs["api_url"]
+
+        # Routes declared jwt go through the one JWT authorizer, with their scopes.
+        jwt_routes = {key: served[key] for key, r in declared.items() if r["auth"] == "jwt"}
+        for key, route in served.items():
+            if key not in jwt_routes:
+                assert route.get("AuthorizationType", "NONE") == "NONE", route
+                assert route.get("AuthorizerId") is None, route
+        if jwt_routes:
+            [authorizer_id] = {r.get("AuthorizerId") for r in jwt_routes.values()}
+            authorizer = api.get_authorizer(ApiId=api_id, AuthorizerId=str(authorizer_id))
+            assert authorizer["AuthorizerType"] == "JWT"
+            assert authorizer["IdentitySource"] == ["$request.header.Authorization"]
+            assert authorizer["JwtConfiguration"] == {
+                "Issuer": tfharness.MOTO_JWT_ISSUER,
+                "Audience": tfharness.MOTO_JWT_AUDIENCE,
+            }
+            for key, route in jwt_routes.items():
+                assert route["AuthorizationType"] == "JWT", route
+                scopes = sorted(route.get("AuthorizationScopes") or [])
+                assert scopes == sorted(declared[key].get("scopes", [])), route
 
     # Each sender is an SES (v2) identity of the address the environment sets.
     ses = client(env, "sesv2")
@@ -333,3 +357,32 @@ def test_manifests_are_readable() -> None:
         for event in manifest["publishes"] + [s["event_type"] for s in manifest["subscribes"]]:
             assert event in CATALOG["events"]
     assert Path(tfharness.TERRAFORM_DIR / "environments" / ENV).is_dir()
+
+
+def test_tables_have_the_declared_keys_and_sparse_indexes(
+    deployed: tfharness.MotoEnvironment,
+) -> None:
+    dynamodb = client(deployed, "dynamodb")
+    declared = json.loads((ROOT / "shared/resources.json").read_text())["tables"]
+    for name, spec in declared.items():
+        table = dynamodb.describe_table(TableName=f"{ENV}-{kebab(name)}")["Table"]
+        assert table["KeySchema"] == [{"AttributeName": spec["hash_key"], "KeyType": "HASH"}]
+        indexes = {
+            index["IndexName"]: (
+                index["KeySchema"],
+                index["Projection"]["ProjectionType"],
+                sorted(index["Projection"].get("NonKeyAttributes", [])),
+            )
+            for index in table.get("GlobalSecondaryIndexes", [])
+        }
+        assert indexes == {
+            index_name: (
+                [
+                    {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+                    {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+                ],
+                "INCLUDE" if index.get("projected") else "KEYS_ONLY",
+                sorted(index.get("projected", [])),
+            )
+            for index_name, index in spec.get("indexes", {}).items()
+        }, name

@@ -25,6 +25,8 @@ REGION = "eu-west-1"
 
 # What a user sets per environment (docs/terraform.md), as the moto deployment sets it.
 MOTO_ALARM_SUBSCRIPTIONS = [{"protocol": "email", "endpoint": "oncall@moto.example.com"}]
+MOTO_JWT_ISSUER = "https://issuer.moto.example.com"
+MOTO_JWT_AUDIENCE = ["orders-web-moto"]
 
 
 def moto_email_senders() -> dict[str, str]:
@@ -221,6 +223,8 @@ class MotoEnvironment:
             # deploy-role check. Subscribers and senders are what a user sets.
             f"-var=alarm_subscriptions={json.dumps(MOTO_ALARM_SUBSCRIPTIONS)}",
             f"-var=email_sender_addresses={json.dumps(moto_email_senders())}",
+            f"-var=jwt_issuer={MOTO_JWT_ISSUER}",
+            f"-var=jwt_audience={json.dumps(MOTO_JWT_AUDIENCE)}",
         ]
 
     def run(self, *args: str, capture: bool = False) -> str:

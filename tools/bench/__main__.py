@@ -1,13 +1,16 @@
-"""``python -m tools.bench [--mode full|quick|tiny]``: run every figure, print the table.
+"""``python -m tools.bench [--mode full|quick|tiny] [--rtt-ms 0,10]``: every figure, as a table.
 
 Writes ``<out>/results.json`` and ``<out>/latency.png`` (``bench/`` by default, not
 committed). The AWS endpoint is a moto server started on a free 127.0.0.1 port and
-always stopped.
+always stopped; for each round trip above 0 ms a loopback proxy in front of it
+(``rtt_proxy``) delays every AWS call by that much, and the groups that depend on
+round trips are measured again through it, in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -39,7 +42,25 @@ MODES = {
     "quick": Mode(3, 40, 50, 60, 10, 100, 4, 250, 5, 15, 60),
     "tiny": Mode(2, 3, 3, 3, 2, 5, 2, 10, 1, 2, 4),
 }
-GROUPS = ("headline", "floor", "publish", "router", "batching", "coldstart", "endtoend")
+GROUPS = ("headline", "floor", "publish", "router", "batching", "coldstart", "endtoend", "sweep")
+AWS_GROUPS = ("headline", "floor", "publish", "router", "batching")  # against moto
+PER_ROUND_TRIP = ("headline", "floor", "publish", "batching")  # again for each --rtt-ms
+DEFAULT_RTT_MS = "0,10"
+
+
+def round_trips(text: str) -> list[float]:
+    """``"0,10"`` -> ``[0.0, 10.0]``: distinct, in the order given; an error names a bad one."""
+    found: list[float] = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            value = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of milliseconds: {part!r}") from None
+        if not 0 <= value <= 10_000:
+            raise argparse.ArgumentTypeError(f"round trip {part} ms is outside 0..10000")
+        if value not in found:
+            found.append(value)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default=",".join(GROUPS), help=f"comma-separated groups ({', '.join(GROUPS)})"
     )
     parser.add_argument("--no-xray", action="store_true", help="skip the X-Ray worker")
+    parser.add_argument(
+        "--rtt-ms",
+        type=round_trips,
+        default=round_trips(DEFAULT_RTT_MS),
+        help="comma-separated round trips added to every AWS call, each measured in this run "
+        f"({', '.join(PER_ROUND_TRIP)}; default {DEFAULT_RTT_MS}; 0 = moto directly)",
+    )
     args = parser.parse_args(argv)
     only = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = sorted(set(only) - set(GROUPS))
@@ -74,54 +102,72 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": report.load_average(),
         "third_party_ms": args.third_party_ms,
         "endpoint": "moto server on 127.0.0.1 (local emulator)",
+        "rtt_ms": args.rtt_ms,
     }
     began = time.perf_counter()
     groups: list[Group] = []
 
-    def run(name: str, make: Callable[[], Group | tuple[Group, ...]]) -> None:
+    def run(name: str, make: Callable[[], Group | tuple[Group, ...]], proxy: Any = None) -> None:
         if name not in only:
             return
-        print(f"bench: {name}...", file=sys.stderr, flush=True)
+        label = name if proxy is None else f"{name} at {proxy.rtt_ms:g} ms"
+        print(f"bench: {label}...", file=sys.stderr, flush=True)
         started = time.perf_counter()
+        requests_before = proxy.requests if proxy is not None else 0
         made = make()
         for group in made if isinstance(made, tuple) else (made,):
             group.seconds = time.perf_counter() - started
+            if proxy is not None:
+                group.rtt_ms = proxy.rtt_ms
+                group.id += f"@{proxy.rtt_ms:g}ms"
+                group.title += f", every AWS call {proxy.rtt_ms:g} ms further away"
+                group.notes.append(
+                    f"{proxy.requests - requests_before:,} AWS requests passed the loopback "
+                    f"proxy, each delayed by a {proxy.rtt_ms:g} ms round trip"
+                )
             groups.append(group)
-        print(f"bench: {name} done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(f"bench: {label} done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
-    if {"headline", "floor", "publish", "router", "batching"} & set(only):
-        with moto_server() as endpoint:
-            use_endpoint(endpoint)
+    if set(AWS_GROUPS) & set(only):
+        with moto_server() as moto, contextlib.ExitStack() as proxies:
+            from messaging.aws import reset_clients
+
             from . import harness, latency, overhead
+            from .rtt_proxy import RoundTripProxy
 
-            sut = harness.start(endpoint)
-            run(
-                "headline",
-                lambda: latency.headline(
+            at: dict[float, Any] = {
+                rtt: proxies.enter_context(RoundTripProxy(moto, rtt_ms=rtt)) if rtt else None
+                for rtt in args.rtt_ms
+            }
+            use_endpoint(moto)
+            sut = harness.start(moto)
+            makers: dict[str, Callable[[], Group]] = {
+                "headline": lambda: latency.headline(
                     sut, rounds=mode.rounds, iterations=mode.headline,
                     third_party_ms=args.third_party_ms,
                 ),
-            )  # fmt: skip
-            run(
-                "floor",
-                lambda: latency.floor(
+                "floor": lambda: latency.floor(
                     sut, rounds=mode.rounds, iterations=mode.floor, xray=not args.no_xray
                 ),
-            )
-            run(
-                "publish",
-                lambda: overhead.publish_overhead(sut, rounds=mode.rounds, iterations=mode.publish),
-            )
-            run(
-                "router",
-                lambda: overhead.router_overhead(
+                "publish": lambda: overhead.publish_overhead(
+                    sut, rounds=mode.rounds, iterations=mode.publish
+                ),
+                "router": lambda: overhead.router_overhead(
                     sut, rounds=mode.rounds, iterations=mode.router, per_sample=mode.router_batch
                 ),
-            )
-            run(
-                "batching",
-                lambda: overhead.batching(sut, chunks=mode.batch_chunks, chunk=mode.batch_chunk),
-            )
+                "batching": lambda: overhead.batching(
+                    sut, chunks=mode.batch_chunks, chunk=mode.batch_chunk
+                ),
+            }  # fmt: skip
+            for name in AWS_GROUPS:
+                for index, proxy in enumerate(at.values()):
+                    if index and name not in PER_ROUND_TRIP:
+                        continue  # measured once, at the first round trip given
+                    # Every client made from here on talks to this endpoint; the package's
+                    # cached ones are dropped so they do too.
+                    use_endpoint(moto if proxy is None else proxy.url)
+                    reset_clients()
+                    run(name, makers[name], proxy)
     if "coldstart" in only:
         from . import coldstart
 
@@ -133,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             "endtoend",
             lambda: endtoend.end_to_end(requests=mode.e2e_requests, burst=mode.e2e_burst),
         )
+    if "sweep" in only:
+        from . import sweep
+
+        run("sweep", lambda: sweep.sweep(args.mode))
 
     meta["seconds"] = time.perf_counter() - began
     meta["load_after"] = report.load_average()

@@ -3,30 +3,58 @@
 Each service's zip (``tools.build``, rebuilt only when stale) is unpacked to a temporary
 directory that stands in for ``/var/task``: first on ``sys.path`` and the working
 directory, with the function's Lambda environment (including ``LAMBDA_TASK_ROOT``).
-A fresh interpreter then imports the handler module and creates its first client; the
-baseline is a bare interpreter that imports boto3 and creates one SNS client. Runs are
-interleaved service by service, and ``-X importtime`` names the most expensive modules.
+A fresh interpreter then imports the handler module, creates its first client and
+opens and closes its first span, once per tracing backend (``MESSAGING_TRACING`` off,
+xray, otel, with a sampled X-Ray header as Lambda sets it; otel exports to a collector
+on loopback, as to the ADOT layer's). The baseline is a bare interpreter that imports
+boto3 and creates one SNS client. Runs are interleaved, and ``-X importtime`` names the
+most expensive modules. Each backend's tracing dependencies are sized as a zip too.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from messaging.config import TRACING_BACKENDS, TRACING_VARIABLE
 from tools import declarations
 from tools.build import build
 from tools.contract import FAKE_CREDENTIALS, lambda_environment, runtime_environment
+from tools.local.traces import TraceCollector
 
 from .report import Group, fact, ratio_row, row
 from .stats import Samples
+
+# Goals of issue 13 for import + first client + first span, against bare boto3.
+TARGETS = {"off": 1.10, "otel": 1.3}
+# What each backend needs beyond the Lambda runtime (which provides boto3 and its
+# dependencies); with the ADOT layer, the layer brings the otel set instead of the zip.
+BACKEND_DEPENDENCIES = {
+    "off": [],
+    "xray": ["aws-xray-sdk"],
+    "otel": ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"],
+}
+_PROVIDED_BY_LAMBDA = {
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "python-dateutil",
+    "six",
+    "urllib3",
+}
+_XRAY_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 _PROBE = """
 import json, sys, time
@@ -37,10 +65,16 @@ importlib.import_module({module!r})
 imported = time.perf_counter()
 import messaging
 messaging.aws_client("sns")
+client = time.perf_counter()
+from messaging import tracing
+with tracing.span("cold-start probe"):
+    pass
 done = time.perf_counter()
-print(json.dumps({{"import_ms": (imported - started) * 1000, "client_ms": (done - imported) * 1000,
-    "total_ms": (done - started) * 1000, "messaging": messaging.__file__,
-    "xray_loaded": "aws_xray_sdk" in sys.modules}}))
+print(json.dumps({{"import_ms": (imported - started) * 1000,
+    "client_ms": (client - imported) * 1000, "span_ms": (done - client) * 1000,
+    "total_ms": (done - started) * 1000,
+    "messaging": messaging.__file__, "xray_loaded": "aws_xray_sdk" in sys.modules,
+    "otel_loaded": "opentelemetry.sdk.trace" in sys.modules}}))
 """
 
 _BARE = """
@@ -73,10 +107,45 @@ def _run(
     return json.loads(result.stdout.strip().splitlines()[-1]), wall_ms, result.stderr
 
 
-def _lambda_env(service: str, task: str) -> dict[str, str]:
+def _unused_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _lambda_env(service: str, task: str, backend: str, collector: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-    env |= FAKE_CREDENTIALS | lambda_environment(service) | runtime_environment(service)
-    return env | {"LAMBDA_TASK_ROOT": task}
+    env |= FAKE_CREDENTIALS | lambda_environment(service, tracing=backend)
+    env |= runtime_environment(service)
+    env |= {
+        "LAMBDA_TASK_ROOT": task,
+        "_X_AMZN_TRACE_ID": _XRAY_HEADER,  # as Lambda sets it, sampled, for every invocation
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{_unused_udp_port()}",  # segments go nowhere
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector,
+    }
+    assert env[TRACING_VARIABLE] == backend
+    return env
+
+
+def dependency_zip_bytes(requirements: list[str]) -> int:
+    """Deflated size of ``requirements`` and everything they need that Lambda does not ship."""
+    seen: set[str] = set()
+    pending = list(requirements)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        while pending:
+            name = re.match(r"[A-Za-z0-9._-]+", pending.pop())[0].lower()  # type: ignore[index]
+            if name in seen or name in _PROVIDED_BY_LAMBDA:
+                continue
+            seen.add(name)
+            dist = metadata.distribution(name)
+            pending += [r for r in dist.requires or [] if "extra ==" not in r]
+            for file in dist.files or []:
+                path = Path(str(dist.locate_file(file)))
+                if path.is_file() and "__pycache__" not in path.parts:
+                    archive.write(path, str(file))
+    return len(buffer.getvalue())
 
 
 def top_imports(stderr: str, *, count: int = 5) -> tuple[list[str], list[str]]:
@@ -96,7 +165,9 @@ def top_imports(stderr: str, *, count: int = 5) -> tuple[list[str], list[str]]:
 
 def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group, Group]:
     start = Group(
-        "coldstart", "5. Cold start: handler import + first client vs bare boto3 + SNS client"
+        "coldstart",
+        "5. Cold start per tracing backend: handler import + first client + first span "
+        "vs bare boto3 + SNS client",
     )
     sizes = Group("artifacts", "6. Artifacts: zip and unpacked size")
     known = declarations.services()
@@ -120,52 +191,90 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 )
             )
         module = {name: known[name].handler.rsplit(".", 1)[0] for name in names}
+        collector = TraceCollector(Path(scratch) / "traces.jsonl").start()
         probes = {
-            name: (
+            f"{name} [{backend}]": (
                 _PROBE.format(task=tasks[name], module=module[name]),
-                _lambda_env(name, tasks[name]),
+                _lambda_env(name, tasks[name], backend, collector.endpoint),
                 tasks[name],
             )
             for name in names
+            for backend in TRACING_BACKENDS
         }
         bare_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
         probes["bare boto3"] = (_BARE, bare_env | FAKE_CREDENTIALS, scratch)
         variants = list(probes)
-        for code, env, cwd in probes.values():  # warm the page cache and any pyc writes
-            _run(code, env, cwd)
-        details: dict[str, dict[str, Any]] = {}
-        for round_index in range(rounds):
-            shift = round_index % len(variants)
-            for variant in variants[shift:] + variants[:shift]:
-                code, env, cwd = probes[variant]
-                answer, wall_ms, _ = _run(code, env, cwd)
-                samples.add(variant, round_index, answer["total_ms"])
-                wall.add(variant, round_index, wall_ms)
-                details[variant] = answer
-        for name in names:
-            if not str(details[name].get("messaging", "")).startswith(tasks[name]):
-                raise RuntimeError(f"{name}: messaging came from {details[name]['messaging']}")
+        try:
+            for code, env, cwd in probes.values():  # warm the page cache and any pyc writes
+                _run(code, env, cwd)
+            details: dict[str, dict[str, Any]] = {}
+            for round_index in range(rounds):
+                shift = round_index % len(variants)
+                for variant in variants[shift:] + variants[:shift]:
+                    code, env, cwd = probes[variant]
+                    answer, wall_ms, _ = _run(code, env, cwd)
+                    samples.add(variant, round_index, answer["total_ms"])
+                    wall.add(variant, round_index, wall_ms)
+                    details[variant] = answer
+            importtime = {
+                variant: _run(*probes[variant], "-X", "importtime")[2]
+                for variant in variants
+                if variant != "bare boto3" and not variant.endswith("[xray]")
+            }
+        finally:
+            collector.stop()
+        for variant, answer in details.items():
+            origin = str(answer.get("messaging", ""))
+            if variant != "bare boto3" and not origin.startswith(probes[variant][2]):
+                raise RuntimeError(f"{variant}: messaging came from {answer['messaging']}")
         start.rows.append(
             row("bare: import boto3 + SNS client", samples.stat("bare boto3", 50), "ms")
         )
         start.rows.append(row("bare: whole process", wall.stat("bare boto3", 50), "ms"))
         for name in names:
-            start.rows.append(row(f"{name}: import + first client", samples.stat(name, 50), "ms"))
+            for backend in TRACING_BACKENDS:
+                variant = f"{name} [{backend}]"
+                start.rows.append(
+                    row(
+                        f"{variant}: import + first client + first span",
+                        samples.stat(variant, 50),
+                        "ms",
+                    )
+                )
+                start.rows.append(
+                    ratio_row(
+                        f"{variant} / bare",
+                        samples.ratio(variant, "bare boto3", 50),
+                        TARGETS.get(backend),
+                    )
+                )
             start.rows.append(
-                ratio_row(f"{name} / bare", samples.ratio(name, "bare boto3", 50), 1.2)
+                ratio_row(
+                    f"{name} [off] / bare, whole process",
+                    wall.ratio(f"{name} [off]", "bare boto3", 50),
+                )
             )
-            start.rows.append(
-                ratio_row(f"{name} / bare, whole process", wall.ratio(name, "bare boto3", 50))
-            )
-        for name in names:
-            code, env, cwd = probes[name]
-            _, _, stderr = _run(code, env, cwd, "-X", "importtime")
+        for variant, stderr in importtime.items():
             cumulative, own = top_imports(stderr)
-            start.notes.append(f"{name} -X importtime top (cumulative): {', '.join(cumulative)}")
-            start.notes.append(f"{name} -X importtime top (self): {', '.join(own)}")
-        loaded = [n for n in names if details[n].get("xray_loaded")]
+            start.notes.append(f"{variant} -X importtime top (cumulative): {', '.join(cumulative)}")
+            start.notes.append(f"{variant} -X importtime top (self): {', '.join(own)}")
+        for backend in TRACING_BACKENDS:
+            loaded = [
+                v for v, d in details.items()
+                if v.endswith(f"[{backend}]") and (d.get("xray_loaded") or d.get("otel_loaded"))
+            ]  # fmt: skip
+            spans = [d["span_ms"] for v, d in details.items() if v.endswith(f"[{backend}]")]
+            start.notes.append(
+                f"{backend}: tracing SDK loaded by {len(loaded)} of {len(names)} services, "
+                f"first span {sorted(spans)[len(spans) // 2]:.1f} ms (median of the last round)"
+            )
         start.notes.append(
-            "first client = messaging.aws_client('sns') for every service; aws_xray_sdk loaded "
-            f"at import by: {', '.join(loaded) or 'none'}; {rounds} interleaved runs each"
+            "first client = messaging.aws_client('sns'), first span = tracing.span(...) for every "
+            f"service; {rounds} interleaved runs each"
         )
+        for backend in TRACING_BACKENDS:
+            needs = BACKEND_DEPENDENCIES[backend]
+            size = dependency_zip_bytes(needs)
+            text = f"{size / 1024:,.0f} KiB ({', '.join(needs) or 'none'})"
+            start.rows.append(fact(f"{backend}: tracing dependencies zipped", text))
     return start, sizes

@@ -18,7 +18,9 @@ import boto3
 from botocore.config import Config
 
 import messaging
+from tools import declarations
 from tools.contract import Provisioned, http_event, lambda_environment, load_fixture, provision
+from tools.contract.provision import table_schema
 
 SKUS_STOCK = 10**12
 _devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
@@ -86,8 +88,7 @@ class Harness:
         dynamodb.create_table(
             TableName=name,
             BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+            **table_schema(declarations.resources()["tables"]["orders"]),
         )
         self.purge_observers()
 

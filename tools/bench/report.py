@@ -14,37 +14,67 @@ from typing import Any
 from .stats import Figure, Samples
 
 
+@dataclass(frozen=True)
+class Goal:
+    """What a figure's median must reach: at most (``<=``) or at least (``>=``) ``value``."""
+
+    value: float
+    at_least: bool = False
+
+    def met_by(self, median: float) -> bool:
+        return median >= self.value if self.at_least else median <= self.value
+
+    def __str__(self) -> str:
+        return f"{'>=' if self.at_least else '<='} {self.value:g}"
+
+
+def at_most(value: float) -> Goal:
+    return Goal(value)
+
+
+def at_least(value: float) -> Goal:
+    return Goal(value, at_least=True)
+
+
 @dataclass
 class Row:
     name: str
     figure: Figure | None
     unit: str
-    target: float | None = None
+    goal: Goal | None = None
     text: str | None = None  # a row that is a fact, not a measured figure
 
     @property
     def met(self) -> bool | None:
-        if self.target is None or self.figure is None or math.isnan(self.figure.median):
+        if self.goal is None or self.figure is None or math.isnan(self.figure.median):
             return None
-        return self.figure.median <= self.target
+        return self.goal.met_by(self.figure.median)
 
     def as_dict(self) -> dict[str, Any]:
+        goal = self.goal
         return {
             "name": self.name,
             "unit": self.unit,
             **(self.figure.as_dict() if self.figure else {"median": None}),
-            "target_max": self.target,
+            "goal": str(goal) if goal else None,
+            "target_max": goal.value if goal and not goal.at_least else None,
+            "target_min": goal.value if goal and goal.at_least else None,
             "met": self.met,
             "text": self.text,
         }
 
 
-def row(name: str, figure: Figure, unit: str, target: float | None = None) -> Row:
-    return Row(name, figure, unit, target)
+def _goal(target: float | Goal | None) -> Goal | None:
+    return at_most(target) if isinstance(target, int | float) else target
 
 
-def ratio_row(name: str, figure: Figure, target: float | None = None) -> Row:
-    return Row(name, figure, "x", target)
+def row(name: str, figure: Figure, unit: str, target: float | Goal | None = None) -> Row:
+    """A measured figure; a bare number as ``target`` means at most that."""
+    return Row(name, figure, unit, _goal(target))
+
+
+def ratio_row(name: str, figure: Figure, target: float | Goal | None = None) -> Row:
+    return Row(name, figure, "x", _goal(target))
 
 
 def fact(name: str, text: str, unit: str = "") -> Row:
@@ -61,11 +91,13 @@ class Group:
     distributions: dict[str, list[float]] = field(default_factory=dict)
     samples: Samples | None = None
     seconds: float = 0.0
+    rtt_ms: float = 0.0  # the round trip added to every AWS call (tools.bench.rtt_proxy)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
+            "rtt_ms": self.rtt_ms,
             "status": "skipped" if self.skipped else "ok",
             "skipped_reason": self.skipped,
             "rows": [r.as_dict() for r in self.rows],
@@ -99,8 +131,8 @@ def format_row(r: Row) -> tuple[str, str, str, str]:
         else ""
     )
     verdict = ""
-    if r.target is not None:
-        verdict = f"<= {r.target:g}: " + ("met" if r.met else "MISSED")
+    if r.goal is not None:
+        verdict = f"{r.goal}: " + {True: "met", False: "not met", None: "not measured"}[r.met]
     return r.name, f"{value} {r.unit}".strip(), spread, verdict
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from messaging.config import TRACING_VARIABLE
 from tools import declarations
 
 from . import names
@@ -23,12 +24,18 @@ def lambda_environment(
     environment: str = LOCAL_ENVIRONMENT,
     topic_arns: Mapping[str, str] | None = None,
     dead_letter_queue_url: str = "",
+    tracing: str = "xray",
 ) -> dict[str, str]:
-    """The variables Terraform gives ``service``'s function (modules/lambda_service)."""
+    """The variables Terraform gives ``service``'s function (modules/lambda_service).
+
+    ``tracing`` is the environment's ``tracing_backend`` (with ``otel`` Terraform also
+    adds the ADOT layer's wrapper variables, read by Lambda's runtime, not by the package).
+    """
     declared = declarations.services()[service]
     manifest = declared.manifest
     events = declarations.catalog()["events"]
     env = {
+        TRACING_VARIABLE: tracing,
         "SERVICE_NAME": service,
         "ENVIRONMENT": environment,
         "PUBLISHES": ",".join(declared.publishes),

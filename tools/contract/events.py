@@ -209,11 +209,14 @@ def http_event(
     path_parameters: Mapping[str, str] | None = None,
     query: str = "",
     request_id: str | None = None,
+    jwt_claims: Mapping[str, str] | None = None,
+    jwt_scopes: list[str] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload format 2.0) event for ``method path``.
 
     ``body`` as bytes is the raw request (base64-encoded unless UTF-8); a string is
     sent as is; anything else as JSON, with ``content-type: application/json``.
+    ``jwt_claims`` are what a JWT authorizer verified (``requestContext.authorizer.jwt``).
     """
     now = datetime.now(UTC)
     pairs = list((headers or {}).items())
@@ -257,6 +260,10 @@ def http_event(
         },
         "isBase64Encoded": encoded,
     }
+    if jwt_claims is not None:
+        event["requestContext"]["authorizer"] = {
+            "jwt": {"claims": dict(jwt_claims), "scopes": jwt_scopes or None}
+        }
     # API Gateway leaves out what the request does not have.
     if cookies:
         event["cookies"] = cookies

@@ -33,6 +33,36 @@ def _client(name: str, endpoint_url: str | None) -> Any:
     return boto3.client(name, endpoint_url=endpoint_url, region_name=REGION)
 
 
+def table_schema(table: dict[str, Any]) -> dict[str, Any]:
+    """Keys and sparse global secondary indexes, as modules/shared_resources makes them."""
+    indexes = table.get("indexes", {})
+    keys = [table["hash_key"]]
+    keys += [key for index in indexes.values() for key in (index["hash_key"], index["range_key"])]
+    schema: dict[str, Any] = {
+        "AttributeDefinitions": [
+            {"AttributeName": key, "AttributeType": "S"} for key in dict.fromkeys(keys)
+        ],
+        "KeySchema": [{"AttributeName": table["hash_key"], "KeyType": "HASH"}],
+    }
+    if indexes:
+        schema["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": name,
+                "KeySchema": [
+                    {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+                    {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+                ],
+                "Projection": (
+                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": index["projected"]}
+                    if index.get("projected")
+                    else {"ProjectionType": "KEYS_ONLY"}
+                ),
+            }
+            for name, index in indexes.items()
+        ]
+    return schema
+
+
 def provision(
     environment: str = "local", *, endpoint_url: str | None = None, observe: bool = False
 ) -> Provisioned:
@@ -50,12 +80,7 @@ def provision(
     shared = declarations.resources()
     for table, spec in shared.get("tables", {}).items():
         name = names.table_name(table, environment)
-        dynamodb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": spec["hash_key"], "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": spec["hash_key"], "KeyType": "HASH"}],
-        )
+        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **table_schema(spec))
         if spec.get("ttl_attribute"):
             dynamodb.update_time_to_live(
                 TableName=name,

@@ -19,8 +19,12 @@ from tools.contract import LOCAL_ENVIRONMENT
 
 from . import reference
 from .actions import iam_action, iam_prefix
+from .dynamodb_attributes import condition_context
 from .policy import Request, allows, decision
 from .resources import resource_arns
+
+# The item writes DynamoDB's fine-grained access control judges by attribute.
+ITEM_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
 # AWS authorizes each item of a DynamoDB transaction as the single-item action.
 TRANSACTION_ITEM_ACTIONS = {
@@ -91,7 +95,8 @@ def requests(call: RecordedCall, deployed: Deployed) -> Iterator[Request]:
             for kind, body in item.items():
                 table = body["TableName"]
                 arn = f"arn:aws:dynamodb:{deployed.region}:{deployed.account}:table/{table}"
-                yield Request(TRANSACTION_ITEM_ACTIONS[kind], arn, context)
+                item_action = TRANSACTION_ITEM_ACTIONS[kind]
+                yield Request(item_action, arn, _item_context(item_action, body, context))
         return
     action = iam_action(call.signing_name, call.operation)
     if reference.exists(action) and reference.takes_no_resource(action):
@@ -101,7 +106,13 @@ def requests(call: RecordedCall, deployed: Deployed) -> Iterator[Request]:
     if not arns:
         raise ValueError(f"{call.service}: cannot tell the resource of {call.describe()}")
     for arn in arns:
-        yield Request(action, arn, context)
+        yield Request(action, arn, _item_context(action, params, context))
+
+
+def _item_context(
+    action: str, params: Mapping[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    return context | condition_context(params) if action in ITEM_WRITES else context
 
 
 @dataclass(frozen=True)

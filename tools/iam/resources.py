@@ -35,7 +35,9 @@ def resource_arns(
             return [f"arn:aws:sqs:{base}:{p['QueueName']}"]
     elif prefix == "dynamodb":
         if "TableName" in p:
-            return [f"arn:aws:dynamodb:{base}:table/{_name_of(p['TableName'], 'table/')}"]
+            table = f"arn:aws:dynamodb:{base}:table/{_name_of(p['TableName'], 'table/')}"
+            # A query or scan of an index is authorized on the index, not the table.
+            return [f"{table}/index/{p['IndexName']}" if "IndexName" in p else table]
         if "ResourceArn" in p:
             return [p["ResourceArn"]]
         if "RequestItems" in p:

@@ -7,6 +7,7 @@ publish EVENT_TYPE --data JSON  publish as the declared publisher service would
 events sample KIND              sns:<event-type> | http:<METHOD> <path>
 dlq list                        the dead letters of every function
 dlq redrive SERVICE [--dry-run] replay each dead letter's requestPayload, then delete it
+token --email ADDRESS           a bearer token of the local issuer, for routes declared jwt
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from typing import Any
 
 from . import client
 from .artifacts import ArtifactError
+from .reload import watch
 from .samples import SampleError, sample
-from .system import SEED_FILE, LocalError, Options, System
+from .system import DEFAULT_CONCURRENCY, SEED_FILE, LocalError, Options, System
 
 
 def _env_int(name: str, default: int) -> int:
@@ -35,6 +37,22 @@ def _env_int(name: str, default: int) -> int:
 def _env_float(name: str, default: float) -> float:
     raw = os.environ.get(name, "")
     return float(raw) if raw.strip() else default
+
+
+def _concurrency(text: str) -> tuple[int, dict[str, int]]:
+    """``4,orders_api=8``: 4 workers per function, 8 for orders_api."""
+    default, overrides = DEFAULT_CONCURRENCY, {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, value = part.rpartition("=")
+        if not value.isdigit():
+            raise argparse.ArgumentTypeError(
+                f"concurrency {part!r}: give a whole number (0 throttles), or SERVICE=N"
+            )
+        if name:
+            overrides[name] = int(value)
+        else:
+            default = int(value)
+    return default, overrides
 
 
 def _system_options(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +74,11 @@ def _system_options(parser: argparse.ArgumentParser) -> None:
         help="comma-separated services whose worker raises before calling the handler "
         "(LOCAL_FAIL_SERVICES): fault injection",
     )  # fmt: skip
+    parser.add_argument(
+        "--concurrency", type=_concurrency, default=os.environ.get("LOCAL_CONCURRENCY", ""),
+        help="workers per function at most, e.g. 4 or 4,orders_api=8; 0 throttles "
+        f"(LOCAL_CONCURRENCY, default {DEFAULT_CONCURRENCY}; in AWS the reserved concurrency)",
+    )  # fmt: skip
     parser.add_argument("--no-build", action="store_true", help="use dist/ as it is")
     parser.add_argument("--no-seed", action="store_true", help=f"do not load {SEED_FILE.name}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the functions' logs")
@@ -73,6 +96,7 @@ def _state_dir_option(parser: argparse.ArgumentParser) -> None:
 
 def options_from(args: argparse.Namespace, **overrides: Any) -> Options:
     color = {"auto": None, "always": True, "never": False}[args.color]
+    concurrency = args.concurrency  # argparse runs the string default through _concurrency too
     values: dict[str, Any] = {
         "http_port": args.port,
         "moto_port": args.moto_port,
@@ -83,6 +107,8 @@ def options_from(args: argparse.Namespace, **overrides: Any) -> Options:
         "fail_services": frozenset(s.strip() for s in args.fail.split(",") if s.strip()),
         "verbose": args.verbose,
         "color": color,
+        "concurrency": concurrency[0],
+        "concurrency_overrides": concurrency[1],
     }
     return Options(**(values | overrides))
 
@@ -99,10 +125,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, stop)
     try:
         system.start()
+        if args.reload:
+            watch(list(system.services), system.reload, system.stopping)
+            system.console.system("watching services/ and shared/: a change reloads its service")
         system.console.system("Ctrl-C stops everything")
         while not done.wait(0.5):
             dead = [
-                n for n, w in system.workers.items() if w.process and w.process.poll() is not None
+                name
+                for name, pool in system.workers.items()
+                if any(w.process and w.process.poll() is not None for w in pool.workers)
             ]
             if system.moto and system.moto.poll() is not None:
                 raise LocalError("the moto server exited; stopping")
@@ -186,6 +217,11 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0 if not outcome["failed"] else 1
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    print(client.customer_token(client.require(args.state_dir), args.email))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="python -m tools.local", description=__doc__.split("\n\n")[0],
@@ -196,6 +232,10 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run the whole system in the foreground")
     _system_options(up)
     _state_dir_option(up)
+    up.add_argument(
+        "--no-reload", dest="reload", action="store_false",
+        help="do not watch services/ and shared/ for changes",
+    )  # fmt: skip
     up.set_defaults(run=cmd_up)
 
     demo = commands.add_parser("demo", help="place an order and show the flow")
@@ -239,6 +279,11 @@ def parser() -> argparse.ArgumentParser:
     redrive.add_argument("--dry-run", action="store_true", help="list what would be replayed")
     _state_dir_option(redrive)
     redrive.set_defaults(run=cmd_dlq)
+
+    token = commands.add_parser("token", help="a bearer token of the running system's issuer")
+    token.add_argument("--email", required=True, help="the customer's (verified) address")
+    _state_dir_option(token)
+    token.set_defaults(run=cmd_token)
     return main_parser
 
 

@@ -17,7 +17,7 @@ from tools import topology
 from tools.contract import FAKE_CREDENTIALS, REGION, lambda_environment, use_endpoint
 from tools.dead_letters import receive_all, redrive_queue
 
-from . import artifacts
+from . import artifacts, tokens
 
 DEFAULT = artifacts.LOCAL
 
@@ -78,6 +78,13 @@ def invoke(
     with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
         answer: dict[str, Any] = json.loads(response.read())
     return answer
+
+
+def customer_token(state: dict[str, Any], email: str) -> str:
+    """A bearer token of the running system's local issuer for the customer ``email``
+    (verified, as an identity provider's ID token says), for routes declared jwt."""
+    key = tokens.key_in(Path(state["token_key_file"]).parent)
+    return tokens.issue(key, email, email=email, email_verified=True)
 
 
 def invocations(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -150,9 +157,13 @@ def redrive(state: dict[str, Any], service: str, *, dry_run: bool = False) -> di
     )
 
 
-def sent_emails(endpoint_url: str) -> list[dict[str, Any]]:
-    """The emails moto's SES has accepted (its ``/moto-api/data.json`` view of SES)."""
-    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as answer:  # noqa: S310
+def sent_emails(endpoint_url: str, timeout_s: float = 10) -> list[dict[str, Any]]:
+    """The emails moto's SES has accepted (its ``/moto-api/data.json`` view of SES).
+
+    moto dumps every service's data for it: after thousands of events, allow it time.
+    """
+    url = f"{endpoint_url}/moto-api/data.json"
+    with urllib.request.urlopen(url, timeout=timeout_s) as answer:  # noqa: S310
         data = json.loads(answer.read())
     messages = data.get("ses", {}).get("Message", [])
     return [m for m in messages if isinstance(m, dict)]

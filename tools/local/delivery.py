@@ -1,37 +1,34 @@
 """SNS fan-out and EventBridge schedules, delivered as Lambda's asynchronous invocations.
 
-Locally each (service, topic) subscription is an SQS queue subscribed with the same
-filter policy Terraform sets; a poller turns each notification into the record SNS
-hands to Lambda and submits it. ``rate(...)`` schedules tick in a thread.
+Locally each (service, topic) subscription is an HTTP endpoint subscription, with the
+filter policy Terraform sets, to a receiver on 127.0.0.1 that this system runs: moto
+POSTs each matching notification while it handles the publish, and the receiver turns
+it into the record SNS hands to Lambda and submits it to the function's asynchronous
+queue (``invoker.py``, in memory). Nothing waits in an emulated queue, so a delivery
+costs the same however many events are pending, and none waits for a poll.
+``rate(...)`` and ``cron(...)`` schedules tick in a thread.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import threading
-import time
 from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 
 from tools import declarations, topology
-from tools.contract import REGION, names, scheduled_event, sns_notification_record
+from tools.contract import REGION, scheduled_event, sns_notification_record
 
+from .processes import HOST
+from .schedules import Schedule, parse_schedule
 from .worker import Faults
 
 # (service, event, source) -> request id: an asynchronous invocation
 Submit = Callable[[str, Any, str], str]
-
-
-def rate_seconds(expression: str) -> float | None:
-    """``rate(5 minutes)`` -> 300.0; ``None`` for cron expressions."""
-    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
-    if not match:
-        return None
-    unit = {"minute": 60, "hour": 3600, "day": 86400}[match[2].rstrip("s")]
-    return float(int(match[1]) * unit)
 
 
 class Delivery:
@@ -51,8 +48,12 @@ class Delivery:
         self.stopping = stopping
         self.report = report
         self.faults = faults
-        self.queues: dict[str, dict[str, str]] = {}
+        self.endpoints: dict[str, dict[str, str]] = {}  # service -> topic -> endpoint URL
+        self.received = 0
         self.threads: list[threading.Thread] = []
+        self._count = threading.Lock()
+        self._receiver = _Receiver(self)
+        self._thread(self._receiver.serve_forever)
 
     def _client(self, name: str) -> Any:
         return boto3.client(name, endpoint_url=self.endpoint_url, region_name=REGION)
@@ -63,71 +64,88 @@ class Delivery:
         every: dict[str, declarations.Service],
         topic_arns: dict[str, str],
     ) -> None:
-        """One SQS queue per (service, topic), subscribed with the service's filter policy."""
-        sns, sqs = self._client("sns"), self._client("sqs")
+        """One HTTP subscription per (service, topic), with the service's filter policy."""
+        sns = self._client("sns")
+        port = self._receiver.server_address[1]
         wanted = set(services)
         for subscription in topology.subscriptions(every):
             if subscription.service not in wanted or subscription.delivery != topology.DIRECT:
                 continue  # queue delivery: event_source_mapping.py
-            name = names.subscription_queue_name(
-                subscription.service, subscription.topic, self.environment
-            )
-            url = sqs.create_queue(QueueName=name)["QueueUrl"]
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            url = f"http://{HOST}:{port}/{subscription.service}/{subscription.topic}"
             sns.subscribe(
                 TopicArn=topic_arns[subscription.topic],
-                Protocol="sqs",
-                Endpoint=attributes["Attributes"]["QueueArn"],
+                Protocol="http",
+                Endpoint=url,
                 Attributes={
                     "FilterPolicy": json.dumps(subscription.filter_policy),
                     "FilterPolicyScope": "MessageAttributes",
                 },
             )
-            self.queues.setdefault(subscription.service, {})[subscription.topic] = url
+            self.endpoints.setdefault(subscription.service, {})[subscription.topic] = url
 
     def start(self, services: dict[str, declarations.Service]) -> None:
-        """Poll every subscription queue and tick every ``rate(...)`` schedule."""
-        for name, topics in self.queues.items():
-            for topic, url in topics.items():
-                self._thread(self._poll, name, topic, url)
+        """Tick every schedule (deliveries arrive on their own)."""
         for name, service in services.items():
             expression = service.manifest.get("schedule")
-            if not expression:
-                continue
-            period = rate_seconds(expression)
-            if period is None:
-                self.report(
-                    f"{name}: {expression} is not run locally (only rate(...) is); "
-                    f"use `python -m tools.local invoke {name} --event FILE`"
-                )
-                continue
-            self._thread(self._tick, name, period)
+            if expression:
+                self._thread(self._tick, name, parse_schedule(expression))
 
     def _thread(self, target: Callable[..., None], *args: Any) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
         thread.start()
         self.threads.append(thread)
 
-    def _tick(self, service: str, period: float) -> None:
-        while not self.stopping.wait(period):
+    def _tick(self, service: str, schedule: Schedule) -> None:
+        while not self.stopping.wait(schedule.seconds_to_next()):
             self.submit(service, scheduled_event(service, self.environment), "schedule")
 
-    def _poll(self, service: str, topic: str, url: str) -> None:
-        sqs = self._client("sqs")
-        while not self.stopping.is_set():
-            try:
-                messages = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-                ).get("Messages", [])
-            except Exception as error:  # moto going away at shutdown
-                if not self.stopping.is_set():
-                    self.report(f"polling {service}/{topic} failed: {error}")
-                    time.sleep(0.5)
-                continue
-            for message in messages:
-                notification = json.loads(message["Body"])
-                record = {"Records": [sns_notification_record(notification)]}
-                self.submit(service, record, "sns")
-                if self.faults and self.faults.duplicated(notification["MessageId"]):
-                    self.submit(service, record, "duplicate")
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    def deliver(self, service: str, notification: dict[str, Any]) -> None:
+        """One SNS notification for ``service``: an asynchronous invocation (two if duplicated)."""
+        record = {"Records": [sns_notification_record(notification)]}
+        self.submit(service, record, "sns")
+        if self.faults and self.faults.duplicated(notification["MessageId"]):
+            self.submit(service, record, "duplicate")
+        with self._count:
+            self.received += 1
+
+    def stop(self) -> None:
+        self._receiver.shutdown()
+        self._receiver.server_close()
+
+
+class _Receiver(ThreadingHTTPServer):
+    """The HTTP endpoint SNS (moto) delivers to: ``POST /<service>/<topic>``."""
+
+    daemon_threads = True
+
+    def __init__(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+        super().__init__((HOST, 0), _Notification)
+
+
+class _Notification(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: moto posts on one connection per thread
+    server: _Receiver
+
+    def do_POST(self) -> None:
+        service = unquote(self.path.strip("/").split("/")[0])
+        delivery = self.server.delivery
+        try:
+            notification = json.loads(self.rfile.read(int(self.headers["Content-Length"] or 0)))
+            if service not in delivery.endpoints:
+                raise ValueError(f"no subscription of {service!r}")
+            if notification.get("Type") == "Notification":
+                delivery.deliver(service, notification)
+        except (ValueError, KeyError, TypeError) as error:
+            delivery.report(f"rejected a delivery to {self.path}: {error}")
+            self._answer(400)
+            return
+        self._answer(200)
+
+    def _answer(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: every delivery is in the invocation log."""

@@ -16,8 +16,9 @@ import boto3
 
 from tools.contract import REGION, load_fixture
 
-from .client import sent_emails
+from .client import customer_token, sent_emails
 from .system import LocalError, Options, System
+from .traces import conversation_trace, read_spans, trace_tree
 
 # What a physical order must cause: (service, event type) handled successfully.
 EXPECTED_HOPS = [
@@ -31,10 +32,13 @@ class DemoFailure(RuntimeError):
     """A step of the demo failed; the message says which and why."""
 
 
-def _http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+def _http(method: str, url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     request = urllib.request.Request(  # noqa: S310 (http://127.0.0.1 only)
-        url, data=data, method=method, headers={"content-type": "application/json"}
+        url, data=data, method=method, headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
@@ -172,6 +176,23 @@ def run_demo(options: Options, timeout_s: float = 30.0) -> int:
             f"status={order.get('status') if isinstance(order, dict) else order!r}",
             results,
         )
+        _check(
+            "the public read carries no e-mail address",
+            body["customer_email"] not in json.dumps(order),
+            f"GET /orders/{order_id} answers {sorted(order) if isinstance(order, dict) else order}",
+            results,
+        )
+        receipt_url = f"{base}/orders/{order_id}/receipt"
+        status, _ = _http("GET", receipt_url)
+        _check("the receipt needs a token", status == 401, f"without one -> {status}", results)
+        token = customer_token(system.state(), body["customer_email"])
+        status, receipt = _http("GET", receipt_url, token=token)
+        _check(
+            "the customer's token reads the receipt",
+            status == 200 and receipt.get("customer_email") == body["customer_email"],
+            f"with a token of the local issuer -> {status}",
+            results,
+        )
         after = {sku: int(stock.get_item(Key={"sku": sku})["Item"]["available"]) for sku in before}
         wanted: dict[str, int] = {}
         for item in body["items"]:
@@ -192,10 +213,25 @@ def run_demo(options: Options, timeout_s: float = 30.0) -> int:
             results,
         )
 
+        assert system.traces
+        spans, problems = conversation_trace(read_spans(system.traces.path), correlation_id)
+        consumers = sum(1 for s in spans if s["kind"] == "CONSUMER")
+        _check(
+            "one trace across both hops, each consumer span linked to its producer",
+            not problems and consumers >= len(EXPECTED_HOPS),
+            "; ".join(problems) or f"{len(spans)} spans, {consumers} consumer spans linked",
+            results,
+        )
+
         print()
         print("Event flow:")
         for line in flow_tree(list(system.invocations), root):
             print(f"  {line}")
+        print()
+        print(f"Trace (OpenTelemetry, from {system.traces.path}):")
+        for trace_id in sorted({s["trace_id"] for s in spans}):
+            for line in trace_tree(spans, trace_id):
+                print(f"  {line}")
         print()
         print("Checks:")
         for label, ok, detail in results:

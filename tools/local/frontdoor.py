@@ -2,7 +2,10 @@
 
 Routes come from the manifests (``{param}`` segments become path parameters; the
 routeKey is the declared one, e.g. ``GET /orders/{order_id}``). An unknown route gets
-API Gateway's JSON 404. ``/__local/...`` is the control API the CLI uses.
+API Gateway's JSON 404. A route declared ``"auth": "jwt"`` answers 401 without a valid
+token of the local issuer (403 without one of its scopes), as the JWT authorizer does,
+and passes the claims in ``requestContext.authorizer.jwt``. ``/__local/...`` is the
+control API the CLI uses.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from urllib.parse import urlsplit
 from tools import declarations
 from tools.contract import http_event
 
+from . import tokens
+
 # (service, event, request_id, source=, extra=) -> the worker's answer
 Invoke = Callable[..., dict[str, Any]]
 # (method, path under /__local/, body, x-local-source) -> (status, JSON-able answer)
@@ -29,10 +34,14 @@ CONTROL = "/__local/"
 
 
 class Route:
-    def __init__(self, service: str, method: str, path: str) -> None:
+    def __init__(
+        self, service: str, method: str, path: str, auth: str = "none", scopes: Iterable[str] = ()
+    ) -> None:
         self.service = service
         self.method = method.upper()
         self.path = path
+        self.auth = auth
+        self.scopes = list(scopes)
         self.route_key = f"{self.method} {path}"
         pattern = re.sub(r"\\\{([A-Za-z_][A-Za-z0-9_]*)\\\}", r"(?P<\1>[^/]+)", re.escape(path))
         self.pattern = re.compile(f"^{pattern}$")
@@ -47,7 +56,7 @@ class Route:
 def routes(services: Iterable[declarations.Service]) -> list[Route]:
     """The declared routes of ``services``, most specific first."""
     found = [
-        Route(service.name, route["method"], route["path"])
+        Route(service.name, route["method"], route["path"], route["auth"], route.get("scopes", ()))
         for service in services
         for route in service.routes
     ]
@@ -75,10 +84,12 @@ class FrontDoor:
         port: int,
         *,
         control: Control | None = None,
+        token_key: bytes | None = None,
     ) -> None:
         self.routes = routes
         self.invoke = invoke
         self._control = control
+        self._token_key = token_key  # None: every jwt route refuses (fail closed)
         front = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -134,11 +145,18 @@ class FrontDoor:
             params = route.match(request.command, parts.path)
             if params is None:
                 continue
+            claims: dict[str, str] | None = None
+            if route.auth == "jwt":
+                try:
+                    claims = self.authorize(route, request.headers.get("authorization"))
+                except tokens.TokenError as error:
+                    self.refuse(request, error)
+                    return
             request_id = str(uuid.uuid4())
             event = http_event(
                 request.command, parts.path, body=body, headers=dict(request.headers.items()),
                 route_key=route.route_key, path_parameters=params, query=parts.query,
-                request_id=request_id,
+                request_id=request_id, jwt_claims=claims, jwt_scopes=route.scopes or None,
             )  # fmt: skip
             answer = self.invoke(
                 route.service, event, request_id, source="http", extra={"route": route.route_key}
@@ -150,6 +168,22 @@ class FrontDoor:
             self.reply(request, status, raw, headers, cookies)
             return
         self.reply(request, 404, b'{"message":"Not Found"}')
+
+    def authorize(self, route: Route, authorization: str | None) -> dict[str, str]:
+        """The claims of a valid bearer token for ``route``, as API Gateway passes them."""
+        if self._token_key is None:
+            raise tokens.TokenError("this front door has no local issuer key")
+        return tokens.gateway_claims(tokens.verify(self._token_key, authorization, route.scopes))
+
+    def refuse(self, request: BaseHTTPRequestHandler, error: tokens.TokenError) -> None:
+        """API Gateway's answer to a refused token; the header says which check failed."""
+        forbidden = isinstance(error, tokens.ScopeError)
+        challenge = 'Bearer error="{}", error_description="{}"'.format(
+            "insufficient_scope" if forbidden else "invalid_token", str(error).replace('"', "'")
+        )
+        status, message = (403, "Forbidden") if forbidden else (401, "Unauthorized")
+        body = json.dumps({"message": message}).encode()
+        self.reply(request, status, body, {"www-authenticate": challenge})
 
     def control(self, request: BaseHTTPRequestHandler, path: str, body: bytes) -> None:
         """``GET state``, ``GET invocations``, ``POST invoke/<service>`` (body: the event)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,26 @@ class Recorder:
         self.console = console
         self.quiet = quiet  # no line per invocation (thousands in the reliability suite)
         self.invocations: list[dict[str, Any]] = []
+        self.counts: Counter[tuple[str, bool]] = Counter()  # (source, ok) -> records
         self._lock = threading.Lock()
+        self._recorded = threading.Condition(self._lock)
         path.write_text("")
 
     def __call__(self, record: dict[str, Any]) -> None:
         with self._lock:
             self.invocations.append(record)
+            self.counts[(str(record.get("source")), bool(record.get("ok")))] += 1
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(json.dumps(record, default=str) + "\n")
+            self._recorded.notify_all()
         if not self.quiet:
             self.console.invocation(record)
+
+    def wait(self, seen: int, timeout_s: float) -> int:
+        """Until there are more than ``seen`` records or ``timeout_s`` passed; the count."""
+        with self._recorded:
+            self._recorded.wait_for(lambda: len(self.invocations) > seen, timeout_s)
+            return len(self.invocations)
 
 
 def describe_event(event: Any) -> dict[str, Any]:

@@ -1,11 +1,11 @@
-"""The local system: moto provisioned from the declarations, one worker per service, SNS
-delivery with Lambda's asynchronous semantics, and an HTTP front door.
+"""The local system: moto provisioned from the declarations, each function's workers scaled
+to its concurrency, SNS delivery with Lambda's asynchronous semantics, an HTTP front door.
 
 Everything binds to 127.0.0.1. Child processes run in their own session (a terminal's
 Ctrl-C reaches only this process, which then stops them in order) and die with it.
 The parts: ``processes`` (ports, moto, children), ``worker_host`` (a function's
-execution environment), ``invoker`` (retries, on-failure), ``delivery`` (SNS fan-out,
-schedules), ``frontdoor`` (HTTP), ``invocations`` (the log).
+execution environments), ``invoker`` (concurrency, retries, on-failure), ``delivery``
+(SNS fan-out to an HTTP receiver, schedules), ``frontdoor`` (HTTP), ``invocations`` (the log).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,20 +26,22 @@ import boto3
 from tools import declarations
 from tools.contract import REGION, Provisioned, on_failure_record, provision, use_endpoint
 
-from . import artifacts
+from . import artifacts, tokens
 from .console import Console
 from .delivery import Delivery
 from .event_source_mapping import EventSourceMappings
 from .frontdoor import FrontDoor, routes
 from .invocations import Recorder, describe_event
-from .invoker import AsyncInvoker, Pending
+from .invoker import EVENT_AGE_EXCEEDED, AsyncInvoker, Pending
 from .processes import ENVIRONMENT, HERE, HOST, LocalError, free_port, start_moto, stop_process
+from .traces import TraceCollector
 from .worker import Faults
-from .worker_host import Worker, worker_environment
+from .worker_host import Worker, WorkerPool, worker_environment
 
 __all__ = ["SEED_FILE", "Faults", "LocalError", "Options", "System"]
 
 SEED_FILE = HERE / "seed.json"
+DEFAULT_CONCURRENCY = 4  # per function; Lambda's is the account's 1,000 or the reserved concurrency
 
 
 @dataclass
@@ -57,6 +59,12 @@ class Options:
     verbose: bool = False
     color: bool | None = None
     quiet: bool = False  # no line per invocation (thousands of them in the reliability suite)
+    concurrency: int = DEFAULT_CONCURRENCY  # workers per function at most
+    concurrency_overrides: dict[str, int] = field(default_factory=dict)  # per service name
+    timeout_overrides: dict[str, float] = field(default_factory=dict)  # s, per service name
+
+    def concurrency_of(self, service: str) -> int:
+        return self.concurrency_overrides.get(service, self.concurrency)
 
 
 class System:
@@ -76,12 +84,13 @@ class System:
         self.moto: subprocess.Popen[bytes] | None = None
         self.endpoint_url = ""
         self.provisioned: Provisioned | None = None
-        self.workers: dict[str, Worker] = {}
+        self.workers: dict[str, WorkerPool] = {}
         self.invokers: dict[str, AsyncInvoker] = {}
         self.delivery: Delivery | None = None
         self.mappings: EventSourceMappings | None = None
         self.front_door: FrontDoor | None = None
         self.recorder: Recorder | None = None
+        self.traces: TraceCollector | None = None
         self.started_at = 0.0
 
     @property
@@ -89,8 +98,9 @@ class System:
         return self.recorder.invocations if self.recorder else []
 
     @property
-    def subscription_queues(self) -> dict[str, dict[str, str]]:
-        return self.delivery.queues if self.delivery else {}
+    def subscription_endpoints(self) -> dict[str, dict[str, str]]:
+        """service -> topic -> the HTTP endpoint its subscription delivers to."""
+        return self.delivery.endpoints if self.delivery else {}
 
     def start(self) -> None:
         """Build what is stale, start and provision moto, start the workers and delivery."""
@@ -137,40 +147,88 @@ class System:
         if opts.deliver:
             self.delivery.subscribe(self.services, self.all_services, self.provisioned.topic_arns)
             self.mappings.create(self.services, self.all_services, self.provisioned.topic_arns)
+        # The functions trace with OpenTelemetry, as with tracing_backend = "otel" in AWS,
+        # to a collector standing in for the ADOT layer's (make demo prints the trace).
+        self.traces = TraceCollector(self.state_dir / "traces.jsonl").start()
         for name, service in self.services.items():
-            env = worker_environment(
-                name, runnables[name], self.endpoint_url, self.provisioned,
-                fail_services=opts.fail_services, faults=opts.faults,
-            )  # fmt: skip
-            worker = Worker(
-                service,
-                runnables[name],
-                env,
-                self.state_dir / "logs" / f"{name}.log",
-                self.console.function_output if opts.verbose else None,
+            self.workers[name] = WorkerPool(
+                self._starter(service, runnables[name]),
+                opts.concurrency_of(name),
+                self._cold_started,
             )
-            self.workers[name] = worker
-            cold = worker.start()
-            self.console.system(
-                f"{self.console.tag(name)} cold start {cold:.0f} ms (handler import)"
-            )
+            if opts.concurrency_of(name):  # one ready before the first request
+                self.workers[name].warm()
         for name, service in self.services.items():
             self.invokers[name] = AsyncInvoker(
                 service, self.invoke, self.dead_letter,
                 backoff_s=opts.backoff_s, stopping=self.stopping,
+                concurrency=opts.concurrency_of(name),
             )  # fmt: skip
             self.invokers[name].start()
         if opts.deliver:
             self.delivery.start(self.services)
             self.mappings.start()
         self.front_door = FrontDoor(
-            routes(self.services.values()), self.invoke, HOST, http_port, control=self.control
-        )
+            routes(self.services.values()), self.invoke, HOST, http_port, control=self.control,
+            token_key=tokens.key_in(self.state_dir),
+        )  # fmt: skip
         self.front_door.start()
         self._write_state()
         self.console.system(
             f"ready in {time.perf_counter() - t0:.1f} s: HTTP http://{HOST}:{http_port}  "
             f"moto {self.endpoint_url}  state {self.state_dir / 'state.json'}"
+        )
+
+    def _starter(self, service: declarations.Service, runnable: artifacts.Runnable) -> Any:
+        """How ``service``'s workers start, running ``runnable``."""
+        assert self.provisioned
+        env = worker_environment(
+            service.name, runnable, self.endpoint_url, self.provisioned,
+            fail_services=self.options.fail_services, faults=self.options.faults,
+            trace_endpoint=self.traces.endpoint if self.traces else None,
+        )  # fmt: skip
+
+        def start() -> Worker:
+            worker = Worker(
+                service,
+                runnable,
+                env,
+                self.state_dir / "logs" / f"{service.name}.log",
+                self.console.function_output if self.options.verbose else None,
+                self.options.timeout_overrides.get(service.name),
+            )
+            worker.start()
+            return worker
+
+        return start
+
+    def reload(self, names: list[str]) -> None:
+        """Rebuild ``names``' zips and replace their workers (the next start is cold)."""
+        for name in names:
+            if name not in self.workers:
+                continue
+            try:
+                artifacts.ensure_built([name])
+                starter = self._starter(self.services[name], artifacts.runnable(name))
+            except Exception as error:  # a broken build must not stop the running system
+                self.console.system(
+                    f"{self.console.tag(name)} reload failed, still running the previous build: "
+                    f"{type(error).__name__}: {error}"
+                )
+                continue
+            replaced = self.workers[name].replace(starter)
+            self.console.system(
+                f"{self.console.tag(name)} reloaded: rebuilt {artifacts.zip_path(name).name}, "
+                f"{replaced} worker(s) replaced; the next invocation is a cold start"
+            )
+
+    def _cold_started(self, worker: Worker) -> None:
+        name = worker.service.name
+        pool = self.workers.get(name)
+        count = len(pool.workers) if pool else 1
+        self.console.system(
+            f"{self.console.tag(name)} cold start {worker.cold_start_ms:.0f} ms "
+            f"(handler import; worker {count} of at most {self.options.concurrency_of(name)})"
         )
 
     def _seed(self) -> None:
@@ -217,16 +275,19 @@ class System:
         self.recorder(record)
         return answer
 
-    def dead_letter(self, service: str, item: Pending, answer: dict[str, Any]) -> None:
-        """The on-failure destination record Lambda sends after the last retry."""
+    def dead_letter(
+        self, service: str, item: Pending, answer: dict[str, Any], condition: str
+    ) -> None:
+        """The on-failure destination record Lambda sends after the last retry or expiry."""
         assert self.provisioned
         assert self.recorder
         error = answer["error"]
+        # An event that expired waiting for its next attempt did not run that attempt.
+        attempts = item.attempt - 1 if condition == EVENT_AGE_EXCEEDED else item.attempt
         record = on_failure_record(
-            item.event, error, service=service, attempts=item.attempt,
-            request_id=item.request_id, environment=ENVIRONMENT,
+            item.event, error, service=service, attempts=attempts,
+            request_id=item.request_id, environment=ENVIRONMENT, condition=condition,
         )  # fmt: skip
-        condition = record["requestContext"]["condition"]
         boto3.client("sqs", endpoint_url=self.endpoint_url, region_name=REGION).send_message(
             QueueUrl=self.provisioned.dead_letter_queues[service],
             MessageBody=json.dumps(record, default=str),
@@ -240,7 +301,8 @@ class System:
         self.recorder(
             {
                 "service": service, "source": "dlq", "request_id": item.request_id,
-                "start": now, "end": now, "ok": False, "attempts": item.attempt,
+                "start": now, "end": now, "ok": False, "attempts": attempts,
+                "condition": condition,
                 "error_type": error["errorType"], "error_message": error["errorMessage"],
                 **describe_event(item.event),
             }
@@ -270,16 +332,23 @@ class System:
             "pid": os.getpid(),
             "http_url": f"http://{HOST}:{self.front_door.port}",
             "http_port": self.front_door.port,
+            "token_key_file": str(self.state_dir / tokens.KEY_FILE),
             "endpoint_url": self.endpoint_url,
             "moto_pid": self.moto.pid if self.moto else 0,
             "workers": {
-                name: {"pid": w.pid, "cold_start_ms": w.cold_start_ms}
-                for name, w in self.workers.items()
+                name: {
+                    "pid": pool.workers[0].pid if pool.workers else 0,
+                    "pids": [w.pid for w in pool.workers],
+                    "cold_start_ms": pool.workers[0].cold_start_ms if pool.workers else 0.0,
+                    "concurrency": pool.concurrency,
+                }
+                for name, pool in self.workers.items()
             },
             "topic_arns": self.provisioned.topic_arns,
             "tables": self.provisioned.tables,
             "dead_letter_queues": self.provisioned.dead_letter_queues,
-            "subscription_queues": self.subscription_queues,
+            "subscription_endpoints": self.subscription_endpoints,
+            "traces": str(self.traces.path) if self.traces else "",
             "backoff_s": self.options.backoff_s,
             "fail_services": sorted(self.options.fail_services),
             "started": self.started_at,
@@ -306,9 +375,13 @@ class System:
             worker.close()  # every worker sees EOF at once, then each is waited for
         for worker in self.workers.values():
             worker.stop()
+        if self.delivery:
+            self.delivery.stop()
         for thread in self.delivery.threads if self.delivery else []:
             thread.join(timeout=1.5)
         for thread in self.mappings.threads if self.mappings else []:
             thread.join(timeout=1.5)
+        if self.traces:
+            self.traces.stop()
         if self.moto:
             stop_process(self.moto)

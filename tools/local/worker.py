@@ -73,14 +73,18 @@ class Faults:
     """Which events fail or arrive twice, decided by a hash of their id, so runs repeat.
 
     The reliability suite (tools/reliability.py) sets fractions of events whose handling
-    fails once (``transient``) or always (``permanent``), and of SNS notifications
-    delivered twice (``duplicate``, decided by the local system's delivery). The worker
-    reads them from ``LOCAL_FAULTS``. Half the transient failures strike before the
-    handler runs (a crash), half after it (the response lost), which the idempotency
-    layer must absorb on the retry.
+    fails once (``transient``) or always (``permanent``), whose worker is killed once in
+    the middle of the invocation (``crash``: the process exits) or stalls once past the
+    function's timeout (``timeout``: the host kills and replaces it), and of SNS
+    notifications delivered twice (``duplicate``, decided by the local system's
+    delivery). The worker reads them from ``LOCAL_FAULTS``. Each once-only fault strikes
+    half the time before the handler runs and half after it (its response lost), which
+    the idempotency layer must absorb on the retry. A fault that strikes once is marked
+    in ``struck_dir`` (a file created exclusively), so it strikes once among all of a
+    function's workers and survives the crash it causes.
     """
 
-    FIELDS = ("transient", "permanent", "duplicate", "seed")
+    FIELDS = ("transient", "permanent", "crash", "timeout", "duplicate", "seed", "struck_dir")
 
     def __init__(
         self,
@@ -88,12 +92,19 @@ class Faults:
         permanent: float = 0.0,
         duplicate: float = 0.0,
         seed: str = "faults",
+        crash: float = 0.0,
+        timeout: float = 0.0,
+        struck_dir: str = "",
     ) -> None:
         self.transient = transient
         self.permanent = permanent
+        self.crash = crash
+        self.timeout = timeout
         self.duplicate = duplicate
         self.seed = seed
-        self.struck: set[str] = set()
+        # absolute where it is made: a worker runs in its task root
+        self.struck_dir = os.path.abspath(struck_dir) if struck_dir else ""
+        self.struck: set[str] = set()  # without a struck_dir: this process's memory
 
     @classmethod
     def from_json(cls, spec: str) -> Faults:
@@ -112,23 +123,49 @@ class Faults:
         """Whether the SNS notification ``message_id`` is delivered a second time."""
         return self.draw(f"duplicate:{message_id}") < self.duplicate
 
-    def before(self, event: Any) -> bool:
-        """Raise for a fault before the handler; ``True`` when one is due after it."""
-        if not (self.transient or self.permanent):
+    def _first_strike(self, event_id: str) -> bool:
+        if not self.struck_dir:
+            if event_id in self.struck:
+                return False
+            self.struck.add(event_id)
+            return True
+        try:
+            os.close(os.open(os.path.join(self.struck_dir, event_id), os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
             return False
+        return True
+
+    def before(self, event: Any) -> str | None:
+        """Strike a fault due before the handler; the one due after it (or ``None``)."""
+        if not (self.transient or self.permanent or self.crash or self.timeout):
+            return None
         try:
             event_id = str(json.loads(event["Records"][0]["Sns"]["Message"])["id"])
         except (KeyError, IndexError, TypeError, ValueError):
-            return False
+            return None
         draw = self.draw(f"handle:{event_id}")
         if draw < self.permanent:
             raise InjectedPermanentFailure(f"injected: event {event_id} always fails")
-        if draw < self.permanent + self.transient and event_id not in self.struck:
-            self.struck.add(event_id)
-            if draw < self.permanent + self.transient / 2:
-                raise InjectedTransientFailure(f"injected: event {event_id} fails once")
-            return True
-        return False
+        edge = self.permanent
+        for kind, share in (("transient", self.transient), ("crash", self.crash),
+                            ("timeout", self.timeout)):  # fmt: skip
+            if edge <= draw < edge + share:
+                if not self._first_strike(event_id):
+                    return None
+                if draw >= edge + share / 2:
+                    return kind
+                strike(kind, f"event {event_id}", "before the handler ran")
+            edge += share
+        return None
+
+
+def strike(kind: str, what: str, when: str) -> None:
+    """The fault ``kind`` on ``what`` (an event, a request): raise, exit, or stall."""
+    if kind == "crash":
+        os._exit(137)  # as if killed: no answer, no clean-up
+    if kind == "timeout":
+        time.sleep(float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "30")) + 60)
+    raise InjectedTransientFailure(f"injected: {what} fails once, {when}")
 
 
 def _error(error: BaseException) -> dict[str, Any]:
@@ -200,9 +237,7 @@ def main() -> int:
             fail_after = faults.before(request["event"])
             result = handler(request["event"], context)
             if fail_after:
-                raise InjectedTransientFailure(
-                    "injected: the response was lost after the handler ran"
-                )
+                strike(fail_after, f"request {request_id}", "after the handler ran (response lost)")
             answer: dict[str, Any] = {"ok": True, "result": result}
             json.dumps(answer)  # a result Lambda could not serialise is a function error
         except Exception as error:

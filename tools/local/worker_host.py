@@ -1,8 +1,9 @@
-"""The worker host: one service's execution environment, as Lambda keeps it warm.
+"""The worker host: a service's execution environments, as Lambda keeps them warm.
 
 A ``worker.py`` process imports the artifact's handler once, then serves one
 invocation at a time over its stdin/stdout; a timed-out or crashed environment is
-replaced, so the next invocation is a cold start.
+replaced, so the next invocation is a cold start. A ``WorkerPool`` runs up to the
+function's concurrency of them, started on demand.
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ class Worker:
         env: dict[str, str],
         log_file: Path,
         echo: Callable[[str, str], None] | None,
+        timeout_s: float | None = None,  # None: the manifest's
     ) -> None:
         self.service = service
         self.runnable = runnable
-        self.env = env
-        self.timeout_s = float(service.manifest["timeout_s"])
+        self.timeout_s = float(service.manifest["timeout_s"] if timeout_s is None else timeout_s)
+        self.env = env | {"AWS_LAMBDA_FUNCTION_TIMEOUT": f"{self.timeout_s:g}"}
         self.log_file = log_file
         self.echo = echo
         self.process: subprocess.Popen[str] | None = None
@@ -130,7 +132,10 @@ class Worker:
             except (BrokenPipeError, OSError):
                 return self._failure("Runtime.ExitError", "the worker is gone", 0.0)
             try:
-                answer = self._answers.get(timeout=self.timeout_s + 1)
+                # Killed at the timeout, no later: the handler's idempotency claim lasts
+                # until the worker's deadline, which starts after this one, so a retry
+                # can only take the claim over once this attempt is surely dead.
+                answer = self._answers.get(timeout=self.timeout_s)
             except queue.Empty:
                 answer = None
                 elapsed = time.perf_counter() - began
@@ -185,8 +190,13 @@ def worker_environment(
     *,
     fail_services: frozenset[str] = frozenset(),
     faults: Faults | None = None,
+    trace_endpoint: str | None = None,
 ) -> dict[str, str]:
-    """What ``worker.py`` runs with: the function's environment in AWS, pointed at moto."""
+    """What ``worker.py`` runs with: the function's environment in AWS, pointed at moto.
+
+    With ``trace_endpoint`` (an OTLP/HTTP traces URL) the function traces with ``otel``
+    and exports there; without, tracing is off.
+    """
     passed = (
         "PATH",
         "LANG",
@@ -203,7 +213,9 @@ def worker_environment(
             environment=ENVIRONMENT,
             topic_arns=provisioned.topic_arns,
             dead_letter_queue_url=provisioned.dead_letter_queues.get(service, ""),
+            tracing="otel" if trace_endpoint else "off",
         ),
+        **({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": trace_endpoint} if trace_endpoint else {}),
         **runtime_environment(service, environment=ENVIRONMENT),
         "LAMBDA_TASK_ROOT": str(runnable.task_root),
         "LOCAL_TASK_ROOT": str(runnable.task_root),
@@ -214,3 +226,114 @@ def worker_environment(
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
     }
+
+
+class WorkerPool:
+    """A function's execution environments, as Lambda scales them: up to ``concurrency``.
+
+    An invocation takes a warm (idle) worker, the most recently used first, or starts one
+    while fewer than ``concurrency`` run (a cold start, reported); at the limit it waits
+    for one to come free. Concurrency 0 is a function throttled outright, as a reserved
+    concurrency of 0 makes it: every synchronous invocation gets Lambda's 429 error.
+    """
+
+    def __init__(
+        self,
+        start: Callable[[], Worker],
+        concurrency: int,
+        on_cold_start: Callable[[Worker], None],
+    ) -> None:
+        if concurrency < 0:
+            raise LocalError(f"concurrency must be 0 or more, got {concurrency}")
+        self.concurrency = concurrency
+        self.workers: list[Worker] = []
+        self._start = start
+        self._on_cold_start = on_cold_start
+        self._idle: list[Worker] = []
+        self._starting = 0
+        self._retired: set[Worker] = set()  # busy when replaced: stopped once they finish
+        self._free = threading.Condition()
+
+    @property
+    def busy(self) -> int:
+        with self._free:
+            return len(self.workers) + self._starting - len(self._idle)
+
+    def warm(self) -> Worker:
+        """Start one worker ahead of the first invocation."""
+        worker = self._cold_start()
+        with self._free:
+            self._idle.append(worker)
+            self._free.notify()
+        return worker
+
+    def _cold_start(self) -> Worker:
+        with self._free:
+            self._starting += 1
+        try:
+            worker = self._start()
+        finally:
+            with self._free:
+                self._starting -= 1
+                self._free.notify()
+        with self._free:
+            self.workers.append(worker)
+        self._on_cold_start(worker)
+        return worker
+
+    def invoke(self, event: Any, request_id: str) -> dict[str, Any]:
+        if self.concurrency == 0:
+            return Worker._failure(
+                "TooManyRequestsException", "Rate Exceeded. (reserved concurrency 0)", 0.0
+            )
+        try:
+            worker = self._acquire()
+        except LocalError as error:  # Lambda reports an init error on the invoke
+            return Worker._failure("Runtime.InitError", str(error), 0.0)
+        try:
+            return worker.invoke(event, request_id)
+        finally:
+            with self._free:
+                retired = worker in self._retired
+                if retired:
+                    self._retired.discard(worker)
+                    self.workers.remove(worker)
+                else:
+                    self._idle.append(worker)
+                self._free.notify()
+            if retired:
+                worker.stop()
+
+    def replace(self, start: Callable[[], Worker]) -> int:
+        """New code: later invocations start workers with ``start`` (cold starts).
+
+        Idle workers stop now, busy ones when their invocation ends; returns how many
+        were running.
+        """
+        with self._free:
+            self._start = start
+            idle, self._idle = self._idle, []
+            for worker in idle:
+                self.workers.remove(worker)
+            self._retired.update(self.workers)
+            running = len(idle) + len(self._retired)
+            self._free.notify_all()
+        for worker in idle:
+            worker.stop()
+        return running
+
+    def _acquire(self) -> Worker:
+        with self._free:
+            while not self._idle and len(self.workers) + self._starting >= self.concurrency:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop()
+        return self._cold_start()
+
+    def close(self) -> None:
+        for worker in list(self.workers):
+            worker.close()
+
+    def stop(self) -> None:
+        for worker in list(self.workers):
+            worker.stop()

@@ -56,13 +56,13 @@ def test_delivered_order_placed_clears_the_owed_event(
     table = boto3.resource("dynamodb").Table(system.tables["orders"])
     table.update_item(
         Key={"order_id": ORDER_ID},
-        UpdateExpression="SET pending_event = :event",
-        ExpressionAttributeValues={":event": "{}"},
+        UpdateExpression="SET pending_event = :event, owed_shard = :shard, owed_at = :at",
+        ExpressionAttributeValues={":event": "{}", ":shard": "0", ":at": "2026-01-01T00:00:00Z"},
     )
     placed = Envelope(type="order.placed", version=2, data=load_fixture("order.placed"))
     # when
     handler.handle(sns_event(placed), None)
     # then
     order = _order(system)
-    assert "pending_event" not in order
+    assert not {"pending_event", "owed_shard", "owed_at"} & set(order)
     assert order["status"] == "placed"

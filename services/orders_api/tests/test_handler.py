@@ -149,7 +149,8 @@ def test_publish_failure_after_store_loses_nothing_and_duplicates_nothing(
     assert retry["json"]["order_id"] == order_id
     [event] = published("orders")
     assert event["data"]["order_id"] == order_id
-    assert "pending_event" not in (_stored(system, order_id) or {})
+    # the order owes its event until delivery is acknowledged (order_status), not the sweep
+    assert "pending_event" in (_stored(system, order_id) or {})
 
 
 def test_malformed_idempotency_key_is_refused(handler: ModuleType) -> None:
@@ -238,3 +239,60 @@ def test_a_base64_utf8_body_with_a_byte_order_mark_is_taken(handler: ModuleType)
     raw = b"\xef\xbb\xbf" + json.dumps(load_fixture("post-orders.body")).encode()
     event["body"], event["isBase64Encoded"] = b64encode(raw).decode(), True
     assert handler.handle(event)["statusCode"] == 202
+
+
+CUSTOMER = load_fixture("post-orders.body")["customer_email"]
+
+
+def _receipt(handler: ModuleType, order_id: str, claims: dict[str, str] | None) -> dict[str, Any]:
+    result: dict[str, Any] = handler.handle(
+        http_event(
+            "GET",
+            f"/orders/{order_id}/receipt",
+            route_key="GET /orders/{order_id}/receipt",
+            path_parameters={"order_id": order_id},
+            jwt_claims=claims,
+        )
+    )
+    result["json"] = json.loads(result["body"])
+    return result
+
+
+def test_the_receipt_gives_the_customer_their_order_with_the_email(handler: ModuleType) -> None:
+    # given an order, and the claims API Gateway passes for its customer's token (strings)
+    body = load_fixture("post-orders.body")
+    order_id = _post(handler, body)["json"]["order_id"]
+    claims = {"sub": "c-1", "email": CUSTOMER.upper(), "email_verified": "true", "exp": "1"}
+    # when
+    found = _receipt(handler, order_id, claims)
+    # then
+    assert found["statusCode"] == 200
+    assert found["json"]["customer_email"] == CUSTOMER
+    assert found["json"]["order_id"] == order_id
+    assert found["json"]["total_cents"] == 3399
+
+
+@pytest.mark.parametrize(
+    ("claims", "status", "message"),
+    [
+        (None, 401, "needs a bearer token"),
+        ({"sub": "c-2", "email": "someone.else@example.com", "email_verified": "true"}, 403,
+         "another e-mail address"),
+        ({"sub": "c-1", "email": CUSTOMER, "email_verified": "false"}, 403, "no verified email"),
+        ({"sub": "c-1", "email": CUSTOMER}, 403, "no verified email"),
+        ({"sub": "c-1"}, 403, "no verified email"),
+    ],
+)  # fmt: skip
+def test_the_receipt_is_refused_to_anyone_but_the_verified_customer(
+    handler: ModuleType, claims: dict[str, str] | None, status: int, message: str
+) -> None:
+    order_id = _post(handler, load_fixture("post-orders.body"))["json"]["order_id"]
+    refused = _receipt(handler, order_id, claims)
+    assert refused["statusCode"] == status
+    assert message in refused["json"]["error"]
+    assert CUSTOMER not in refused["body"]
+
+
+def test_the_receipt_of_an_unknown_order_is_404(handler: ModuleType) -> None:
+    claims = {"sub": "c-1", "email": CUSTOMER, "email_verified": "true"}
+    assert _receipt(handler, "does-not-exist", claims)["statusCode"] == 404

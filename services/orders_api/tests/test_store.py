@@ -79,7 +79,12 @@ def _post(handler: ModuleType, headers: dict[str, str] | None = None) -> dict[st
 
 
 def _order(store: ModuleType) -> dict[str, Any]:
-    return {"order_id": str(uuid.uuid4()), "status": "placed", "total_cents": 100}
+    return {
+        "order_id": str(uuid.uuid4()),
+        "status": "placed",
+        "total_cents": 100,
+        "placed_at": "2026-01-01T00:00:00Z",
+    }
 
 
 def test_without_a_key_the_order_is_one_conditional_put_item(

@@ -1,6 +1,6 @@
 # Plan-mode test of an environment with its own terraform.tfvars and a mocked
 # provider: staging and prod refuse to plan until someone has said who hears
-# the alarms. Run by `make tf-test` in every environment whose directory links
+# the alarms and, since routes are declared "auth": "jwt", who issues the tokens. Run by `make tf-test` in every environment whose directory links
 # this folder (staging and prod; dev opts out with require_alarm_subscriptions).
 
 mock_provider "aws" {
@@ -24,6 +24,8 @@ run "the_checked_in_tfvars_do_not_plan_without_alarm_subscribers" {
   # environment); here only the alarm routing is left as checked in.
   variables {
     email_sender_addresses = { orders = "orders@example.com" }
+    jwt_issuer             = "https://issuer.example.com"
+    jwt_audience           = ["orders-web"]
   }
 
   expect_failures = [var.alarm_subscriptions]
@@ -35,6 +37,8 @@ run "the_requirement_cannot_be_switched_off_outside_dev" {
   variables {
     require_alarm_subscriptions = false
     email_sender_addresses      = { orders = "orders@example.com" }
+    jwt_issuer                  = "https://issuer.example.com"
+    jwt_audience                = ["orders-web"]
   }
 
   expect_failures = [var.alarm_subscriptions]
@@ -46,10 +50,24 @@ run "with_subscribers_set_the_environment_plans" {
   variables {
     alarm_subscriptions    = [{ protocol = "email", endpoint = "oncall@example.com" }]
     email_sender_addresses = { orders = "orders@example.com" }
+    jwt_issuer             = "https://issuer.example.com"
+    jwt_audience           = ["orders-web"]
   }
 
   assert {
     condition     = length(module.system.function_names) > 0
     error_message = "Once set, the environment plans its functions."
   }
+}
+
+# The manifests declare jwt routes, so the checked-in empty issuer cannot plan.
+run "the_checked_in_tfvars_do_not_plan_without_a_jwt_issuer" {
+  command = plan
+
+  variables {
+    alarm_subscriptions    = [{ protocol = "email", endpoint = "oncall@example.com" }]
+    email_sender_addresses = { orders = "orders@example.com" }
+  }
+
+  expect_failures = [var.jwt_issuer]
 }

@@ -35,3 +35,14 @@ require_alarm_subscriptions = false
 email_sender_addresses = {
   orders = "orders-dev@example.com"
 }
+
+# Tracing: xray, otel or off (docs/terraform.md, "Tracing"). otel adds the ADOT Python
+# layer of each architecture in this region, for example
+#   otel_layer_arns = { arm64 = "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-arm64-ver-<version>:<n>" }
+tracing_backend = "xray"
+
+# REPLACE with your identity provider: routes declared "auth": "jwt" accept only
+# tokens of this issuer for one of these audiences (docs/terraform.md, "What you
+# set per environment"); tokens of the placeholder are never valid.
+jwt_issuer   = "https://issuer.dev.example.com"
+jwt_audience = ["orders-web-dev"]

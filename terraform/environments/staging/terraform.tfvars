@@ -35,3 +35,16 @@ alarm_subscriptions = []
 # control, verified in SES (docs/terraform.md, "What you set per environment"), e.g.
 #   orders = "orders@staging.your-domain.example"
 email_sender_addresses = {}
+
+# Tracing: xray, otel or off (docs/terraform.md, "Tracing"). otel adds the ADOT Python
+# layer of each architecture in this region, for example
+#   otel_layer_arns = { arm64 = "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-arm64-ver-<version>:<n>" }
+tracing_backend = "xray"
+
+# REQUIRED before the first plan, which fails while it is empty and a route is
+# declared "auth": "jwt": the issuer of your customers' tokens and the
+# audience(s) they are issued for (docs/terraform.md, "What you set per environment"), e.g.
+#   jwt_issuer   = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+#   jwt_audience = ["<app client id>"]
+jwt_issuer   = ""
+jwt_audience = []

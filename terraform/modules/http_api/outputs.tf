@@ -22,3 +22,17 @@ output "alarm_names" {
   description = "Names of the API's alarms by kind (server-errors, latency-p99)."
   value       = module.alarms.names
 }
+
+output "jwt_authorizer_id" {
+  description = "ID of the JWT authorizer of the routes with auth = \"jwt\" (null when none has it)."
+  value       = one(aws_apigatewayv2_authorizer.jwt[*].id)
+}
+
+output "route_authorization" {
+  description = "How each route is authorized, by route key: authorization_type (JWT or NONE), authorizer_id and authorization_scopes."
+  value = { for key, r in aws_apigatewayv2_route.this : key => {
+    authorization_type   = r.authorization_type
+    authorizer_id        = r.authorizer_id
+    authorization_scopes = r.authorization_scopes
+  } }
+}

@@ -15,11 +15,43 @@ variable "routes" {
     path          = string
     function_name = string
     invoke_arn    = string
+    auth          = string
+    scopes        = optional(list(string), [])
   }))
 
   validation {
     condition     = alltrue([for r in values(var.routes) : contains(["GET", "POST", "PUT", "PATCH", "DELETE"], r.method) && can(regex("^/[A-Za-z0-9_{}/-]*$", r.path))])
     error_message = "Routes need a method among GET, POST, PUT, PATCH, DELETE and a path starting with /."
+  }
+
+  validation {
+    condition     = alltrue([for r in values(var.routes) : contains(["jwt", "none"], r.auth) && (r.auth == "jwt" || length(r.scopes) == 0)])
+    error_message = "Each route's auth is \"jwt\" or \"none\", and only jwt routes take scopes: ${join(", ", sort([for k, r in var.routes : k if !contains(["jwt", "none"], r.auth) || (r.auth != "jwt" && length(r.scopes) > 0)]))}."
+  }
+
+  validation {
+    # A jwt route without an authorizer would be public: refuse to plan instead.
+    condition     = var.jwt_authorizer != null || alltrue([for r in values(var.routes) : r.auth != "jwt"])
+    error_message = "The routes ${join(", ", sort([for k, r in var.routes : k if r.auth == "jwt"]))} require a JWT, but jwt_authorizer is null: give the API the issuer and audience of its tokens."
+  }
+}
+
+variable "jwt_authorizer" {
+  description = "Issuer (an https URL whose /.well-known/openid-configuration names the signing keys) and audience of the JWTs that routes with auth = \"jwt\" accept; null when no route needs one."
+  type = object({
+    issuer   = string
+    audience = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.jwt_authorizer == null ? true : can(regex("^https://[^\\s/?#]+(/[^\\s?#]*)?$", var.jwt_authorizer.issuer))
+    error_message = "The JWT issuer is an https URL without query or fragment, e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123."
+  }
+
+  validation {
+    condition     = var.jwt_authorizer == null ? true : length(var.jwt_authorizer.audience) > 0 && alltrue([for a in var.jwt_authorizer.audience : trimspace(a) == a && a != ""])
+    error_message = "The JWT audience lists at least one non-empty value (an app client ID or API identifier) without surrounding spaces."
   }
 }
 

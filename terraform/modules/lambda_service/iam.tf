@@ -5,7 +5,7 @@ locals {
   table_actions = {
     read = [
       "dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
-      "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan",
+      "dynamodb:GetItem", "dynamodb:Query",
     ]
     write = [
       "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
@@ -16,25 +16,29 @@ locals {
     read  = ["s3:GetObject"]
     write = ["s3:PutObject"]
   }
-  access_modes = { read = ["read"], write = ["write"], read_write = ["read", "write"] }
+  access_modes   = { read = ["read"], write = ["write"], read_write = ["read", "write"] }
+  created_tables = sort([for t in values(var.tables) : t.arn if t.owned && t.creates && contains(local.access_modes[t.access], "write")])
+  index_arns     = sort(flatten([for t in values(var.tables) : values(t.index_arns) if contains(local.access_modes[t.access], "read")]))
 
   data_keys = distinct(concat([for t in values(var.tables) : t.kms_key_arn], [for b in values(var.buckets) : b.kms_key_arn]))
 
   policy_statements = concat(
+    [{
+      Sid      = "WriteOwnLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["${aws_cloudwatch_log_group.function.arn}:*"]
+    }],
+    # X-Ray has no resource-level permissions: "*" is the only resource it accepts. The
+    # X-Ray SDK's daemon and the ADOT collector's X-Ray exporter call PutTraceSegments
+    # and PutTelemetryRecords; X-Ray's OTLP endpoint is authorized as PutTraceSegments.
+    var.tracing_backend == "off" ? [] : [{
+      Sid      = "WriteTraces"
+      Effect   = "Allow"
+      Action   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+      Resource = ["*"]
+    }],
     [
-      {
-        Sid      = "WriteOwnLogs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${aws_cloudwatch_log_group.function.arn}:*"]
-      },
-      {
-        # X-Ray has no resource-level permissions: "*" is the only resource it accepts.
-        Sid      = "WriteTraces"
-        Effect   = "Allow"
-        Action   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-        Resource = ["*"]
-      },
       {
         Sid      = "SendFailedEventsToOwnQueue"
         Effect   = "Allow"
@@ -75,8 +79,37 @@ locals {
       Sid      = "Tables${title(mode)}"
       Effect   = "Allow"
       Action   = local.table_actions[mode]
-      Resource = sort([for t in values(var.tables) : t.arn if contains(local.access_modes[t.access], mode)])
-    } if length([for t in values(var.tables) : t if contains(local.access_modes[t.access], mode)]) > 0],
+      Resource = sort([for t in values(var.tables) : t.arn if contains(local.access_modes[t.access], mode) && !(mode == "write" && t.owned)])
+    } if length([for t in values(var.tables) : t if contains(local.access_modes[t.access], mode) && !(mode == "write" && t.owned)]) > 0],
+    # Tables whose items have owners: the creator puts new items and changes none...
+    length(local.created_tables) == 0 ? [] : [
+      {
+        Sid      = "CreateOwnedItems"
+        Effect   = "Allow"
+        Action   = ["dynamodb:PutItem"]
+        Resource = local.created_tables
+      },
+    ],
+    # ...and each updater changes only its own attributes, never reading others back.
+    [for k, t in var.tables : {
+      Sid      = "UpdateOwnAttributesOf${replace(title(replace(k, "_", " ")), " ", "")}"
+      Effect   = "Allow"
+      Action   = ["dynamodb:UpdateItem"]
+      Resource = [t.arn]
+      Condition = {
+        "ForAllValues:StringEquals" = { "dynamodb:Attributes" = t.updates_only }
+        "StringEqualsIfExists"      = { "dynamodb:ReturnValues" = ["NONE", "UPDATED_OLD", "UPDATED_NEW"] }
+      }
+    } if t.owned && t.updates_only != null && contains(local.access_modes[t.access], "write")],
+    # An index is its own resource: readers may Query it, nothing else (no Scan).
+    length(local.index_arns) == 0 ? [] : [
+      {
+        Sid      = "QueryIndexes"
+        Effect   = "Allow"
+        Action   = ["dynamodb:Query"]
+        Resource = local.index_arns
+      },
+    ],
     [for mode in ["read", "write"] : {
       Sid      = "Buckets${title(mode)}"
       Effect   = "Allow"

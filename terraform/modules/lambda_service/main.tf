@@ -24,7 +24,20 @@ locals {
     k => upper(replace(k, "/[^A-Za-z0-9]/", "_"))
   }
 
+  # The ADOT layer's wrapper installs OpenTelemetry's tracer provider (which the messaging
+  # package then uses) and flushes it to the collector extension after every invocation:
+  # within a second, where its default would wait 30 s on a stuck collector.
+  tracing_environment = merge(
+    { MESSAGING_TRACING = var.tracing_backend },
+    var.tracing_backend != "otel" ? {} : {
+      AWS_LAMBDA_EXEC_WRAPPER                       = "/opt/otel-instrument"
+      OTEL_SERVICE_NAME                             = var.service_name
+      OTEL_INSTRUMENTATION_AWS_LAMBDA_FLUSH_TIMEOUT = "1000"
+    },
+  )
+
   environment_variables = merge(
+    local.tracing_environment,
     {
       SERVICE_NAME          = var.service_name
       ENVIRONMENT           = var.environment
@@ -69,9 +82,12 @@ resource "aws_lambda_function" "this" {
   source_code_hash = filebase64sha256(var.package_path)
 
   reserved_concurrent_executions = var.reserved_concurrency
+  layers                         = var.tracing_backend == "otel" ? [var.otel_layer_arn] : []
 
+  # Active: Lambda samples and records the invocation, and hands the function its
+  # X-Ray header (both backends parent their spans on it); off: nothing is recorded.
   tracing_config {
-    mode = "Active"
+    mode = var.tracing_backend == "off" ? "PassThrough" : "Active"
   }
 
   environment {

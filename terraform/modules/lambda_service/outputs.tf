@@ -49,7 +49,7 @@ output "environment_variables" {
 }
 
 output "function_settings" {
-  description = "Handler, runtime, architecture, memory, timeout and tracing mode of the function, as deployed."
+  description = "Handler, runtime, architecture, memory, timeout, tracing mode and layers of the function, as deployed."
   value = {
     handler      = aws_lambda_function.this.handler
     runtime      = aws_lambda_function.this.runtime
@@ -57,6 +57,7 @@ output "function_settings" {
     memory_mb    = aws_lambda_function.this.memory_size
     timeout_s    = aws_lambda_function.this.timeout
     tracing_mode = aws_lambda_function.this.tracing_config[0].mode
+    layers       = aws_lambda_function.this.layers
   }
 }
 

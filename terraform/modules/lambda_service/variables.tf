@@ -121,6 +121,28 @@ variable "log_level" {
   }
 }
 
+variable "tracing_backend" {
+  description = "MESSAGING_TRACING of the function: xray (the X-Ray SDK), otel (OpenTelemetry through the ADOT layer's collector, which exports to X-Ray) or off."
+  type        = string
+  default     = "xray"
+
+  validation {
+    condition     = contains(["xray", "otel", "off"], var.tracing_backend)
+    error_message = "tracing_backend is xray, otel or off (messaging.config.TRACING_BACKENDS)."
+  }
+}
+
+variable "otel_layer_arn" {
+  description = "ARN of the ADOT Python Lambda layer for the function's architecture and region; required when tracing_backend is otel, unused otherwise."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.tracing_backend != "otel" || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.otel_layer_arn))
+    error_message = "tracing_backend otel needs otel_layer_arn, a layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the function's log group, in days."
   type        = number
@@ -193,12 +215,17 @@ variable "queue_oldest_message_alarm_s" {
 }
 
 variable "tables" {
-  description = "DynamoDB tables the service declares, by logical name, with the access it needs (read, write or read_write)."
+  description = "DynamoDB tables the service declares, by logical name, with the access it needs (read, write or read_write), the ARNs of the table's indexes, which readers may query, and, for a table whose items have owners, whether this service creates them or which attributes it alone updates."
   type = map(object({
     name        = string
     arn         = string
     kms_key_arn = string
     access      = string
+    index_arns  = optional(map(string), {})
+    # Tables whose items have owners (shared/resources.json created_by/updated_by):
+    owned        = optional(bool, false)        # writes are restricted as below
+    creates      = optional(bool, false)        # this service creates the items (PutItem only)
+    updates_only = optional(list(string), null) # or updates these top-level attributes only
   }))
   default = {}
 

@@ -40,9 +40,25 @@ resource "aws_dynamodb_table" "this" {
   hash_key                    = each.value.hash_key
   deletion_protection_enabled = var.deletion_protection
 
-  attribute {
-    name = each.value.hash_key
-    type = "S"
+  # Every key attribute, of the table and of its indexes, is a string.
+  dynamic "attribute" {
+    for_each = toset(concat([each.value.hash_key], flatten([for i in values(each.value.indexes) : [i.hash_key, i.range_key]])))
+    content {
+      name = attribute.value
+      type = "S"
+    }
+  }
+
+  # Sparse indexes: an item appears only while it carries the index's key attributes.
+  dynamic "global_secondary_index" {
+    for_each = each.value.indexes
+    content {
+      name               = global_secondary_index.key
+      hash_key           = global_secondary_index.value.hash_key
+      range_key          = global_secondary_index.value.range_key
+      projection_type    = length(global_secondary_index.value.projected) == 0 ? "KEYS_ONLY" : "INCLUDE"
+      non_key_attributes = length(global_secondary_index.value.projected) == 0 ? null : global_secondary_index.value.projected
+    }
   }
 
   point_in_time_recovery {

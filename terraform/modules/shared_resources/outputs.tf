@@ -1,9 +1,10 @@
 output "tables" {
-  description = "Tables by logical name: physical name, ARN and the KMS key that encrypts them."
+  description = "Tables by logical name: physical name, ARN, the KMS key that encrypts them and the ARNs of their indexes by index name."
   value = { for k, t in aws_dynamodb_table.this : k => {
     name        = t.name
     arn         = t.arn
     kms_key_arn = module.key.arn
+    index_arns  = { for i in keys(var.tables[k].indexes) : i => "${t.arn}/index/${i}" }
   } }
 }
 

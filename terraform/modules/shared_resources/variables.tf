@@ -9,10 +9,15 @@ variable "environment" {
 }
 
 variable "tables" {
-  description = "DynamoDB tables from shared/resources.json, by logical name: hash key (a string attribute) and optional TTL attribute."
+  description = "DynamoDB tables from shared/resources.json, by logical name: hash key (a string attribute), optional TTL attribute, and global secondary indexes by name (string hash and range keys, the non-key attributes they project)."
   type = map(object({
     hash_key      = string
     ttl_attribute = optional(string)
+    indexes = optional(map(object({
+      hash_key  = string
+      range_key = string
+      projected = optional(list(string), [])
+    })), {})
   }))
   default = {}
 }

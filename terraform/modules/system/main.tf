@@ -42,7 +42,7 @@ locals {
       filter_json   = jsonencode(try(s.filter, {}))
       delivery_json = jsonencode({ delivery = try(s.delivery, "direct"), queue = try(s.queue, {}) })
     }]
-    routes        = [for r in try(m.routes, local.defaults.routes) : { method = r.method, path = r.path }]
+    routes        = [for r in try(m.routes, local.defaults.routes) : { method = r.method, path = r.path, auth = try(r.auth, ""), scopes = try(r.scopes, []) }]
     schedule      = try(m.schedule, null)
     tables        = { for t, access in try(m.resources.tables, {}) : t => access }
     buckets       = { for b, access in try(m.resources.buckets, {}) : b => access }
@@ -106,6 +106,16 @@ locals {
     ))
   } }
 
+  # dynamodb:Attributes must name the table's and its indexes' key attributes too (AWS
+  # DynamoDB developer guide, "Using IAM policy conditions for fine-grained access control").
+  update_attributes = { for t, spec in local.resources.tables : t => {
+    for service, attributes in try(spec.updated_by, {}) : service => sort(distinct(concat(
+      [spec.hash_key],
+      flatten([for i in values(try(spec.indexes, {})) : [i.hash_key, i.range_key]]),
+      attributes,
+    )))
+  } }
+
   publish_topics = { for name, s in local.services : name => distinct([
     for e in s.publishes : local.events[e].topic if contains(keys(local.events), e)
   ]) }
@@ -138,6 +148,10 @@ resource "terraform_data" "manifest_checks" {
     precondition {
       condition     = fileexists("${local.artifacts_dir}/${each.key}.zip")
       error_message = "Service ${each.key}: ${local.artifacts_dir}/${each.key}.zip is missing; run `make build SERVICE=${each.key}` (or `make build-all`) first."
+    }
+    precondition {
+      condition     = var.tracing_backend != "otel" || contains(keys(var.otel_layer_arns), local.services[each.key].architecture)
+      error_message = "Service ${each.key} runs on ${local.services[each.key].architecture}, and tracing_backend otel needs otel_layer_arns[\"${local.services[each.key].architecture}\"]: the ADOT Python layer for that architecture."
     }
   }
 }
@@ -220,6 +234,11 @@ module "shared" {
   tables = { for k, t in local.resources.tables : k => {
     hash_key      = t.hash_key
     ttl_attribute = try(t.ttl_attribute, null)
+    indexes = { for i, index in try(t.indexes, {}) : i => {
+      hash_key  = index.hash_key
+      range_key = index.range_key
+      projected = try(index.projected, [])
+    } }
   } }
   buckets                  = { for k, b in local.resources.buckets : k => { expire_after_days = b.expire_after_days } }
   email_senders            = { for k in keys(local.resources.email_senders) : k => { address = var.email_sender_addresses[k] } if contains(keys(var.email_sender_addresses), k) }
@@ -253,6 +272,9 @@ module "services" {
   log_retention_days = var.log_retention_days
   log_kms_key_arn    = module.logs_key.arn
 
+  tracing_backend = var.tracing_backend
+  otel_layer_arn  = lookup(var.otel_layer_arns, each.value.architecture, null)
+
   publishes = each.value.publishes
   publish_topics = { for t in local.publish_topics[each.key] : t => {
     arn         = module.topics[t].arn
@@ -265,8 +287,14 @@ module "services" {
     queue         = local.subscription_deliveries[each.key][t].queue
   } }
 
-  tables = { for t, access in each.value.tables : t => merge(module.shared.tables[t], { access = access })
-  if contains(keys(module.shared.tables), t) }
+  tables = { for t, access in each.value.tables : t => merge(module.shared.tables[t], {
+    access = access
+    # A table whose items have owners: its creator may only create items, each updater
+    # may only update its own attributes (with the keys IAM requires it to name).
+    owned        = can(local.resources.tables[t].created_by)
+    creates      = try(local.resources.tables[t].created_by, null) == each.key
+    updates_only = try(local.resources.tables[t].updated_by[each.key], null) == null ? null : local.update_attributes[t][each.key]
+  }) if contains(keys(module.shared.tables), t) }
   buckets = { for b, access in each.value.buckets : b => merge(module.shared.buckets[b], { access = access })
   if contains(keys(module.shared.buckets), b) }
   email_senders = { for e in each.value.email_senders : e => module.shared.email_senders[e]
@@ -293,7 +321,10 @@ module "http_api" {
     path          = r.path
     function_name = module.services[r.service].function_name
     invoke_arn    = module.services[r.service].invoke_arn
+    auth          = r.auth
+    scopes        = r.scopes
   } }
+  jwt_authorizer         = var.jwt_authorizer
   throttling_burst_limit = var.api_throttling_burst_limit
   throttling_rate_limit  = var.api_throttling_rate_limit
   log_retention_days     = var.log_retention_days

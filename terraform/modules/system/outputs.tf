@@ -48,3 +48,8 @@ output "wiring" {
     schedule        = s.schedule
   } }
 }
+
+output "jwt_routes" {
+  description = "Route keys whose manifests declare \"auth\": \"jwt\"; known from the declarations alone, so an environment can require its issuer before planning anything."
+  value       = sort([for key, r in local.routes : key if r.auth == "jwt"])
+}

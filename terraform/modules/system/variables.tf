@@ -211,8 +211,43 @@ variable "email_sender_addresses" {
   }
 }
 
+variable "tracing_backend" {
+  description = "How every function traces (MESSAGING_TRACING): xray (the X-Ray SDK), otel (OpenTelemetry through the ADOT Lambda layer, whose collector exports to X-Ray) or off."
+  type        = string
+  default     = "xray"
+
+  validation {
+    condition     = contains(["xray", "otel", "off"], var.tracing_backend)
+    error_message = "tracing_backend is xray, otel or off (messaging.config.TRACING_BACKENDS)."
+  }
+}
+
+variable "otel_layer_arns" {
+  description = "ADOT Python Lambda layer version ARN per function architecture (arm64, x86_64) in this environment's region; every architecture in use needs one when tracing_backend is otel."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for arch, arn in var.otel_layer_arns : contains(["arm64", "x86_64"], arch) && can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", arn))])
+    error_message = "otel_layer_arns maps arm64 and/or x86_64 to a layer version ARN (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
+  validation {
+    condition     = var.tracing_backend != "otel" || length(var.otel_layer_arns) > 0
+    error_message = "tracing_backend otel needs otel_layer_arns: the ADOT Python layer's ARN for each architecture the functions use (docs/terraform.md, \"Tracing\")."
+  }
+}
+
 variable "manage_sns_tracing_policy" {
   description = "Create the X-Ray resource policy that lets SNS active tracing write segments of this environment's topics. Turn off only where the account's X-Ray resource policies are managed elsewhere (an account holds at most five)."
   type        = bool
   default     = true
+}
+
+variable "jwt_authorizer" {
+  description = "Issuer and audience of the JWTs the routes declared \"auth\": \"jwt\" accept (null when no route needs one; see jwt_routes)."
+  type = object({
+    issuer   = string
+    audience = list(string)
+  })
+  default = null
 }

@@ -47,7 +47,8 @@ def _set_status(order_id: str, status: str, detail: str) -> None:
 @router.on("order.placed")
 def delivered(event: Envelope) -> None:
     """The event reached its topic's subscribers: the order owes it no longer."""
-    _update_order(event.data["order_id"], "REMOVE pending_event")
+    # The outbox attributes orders_api writes with the order (its store.OUTBOX_ATTRIBUTES).
+    _update_order(event.data["order_id"], "REMOVE pending_event, owed_shard, owed_at")
 
 
 @router.on("inventory.reserved")

@@ -20,7 +20,7 @@ from .orders import event_data, new_order
 
 log = get_logger()
 
-_ORDER_PATH = re.compile(r"^/orders/(?P<order_id>[A-Za-z0-9-]{1,64})$")
+_ORDER_PATH = re.compile(r"^/orders/(?P<order_id>[A-Za-z0-9-]{1,64})(?P<receipt>/receipt)?$")
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 
 
@@ -43,11 +43,10 @@ def _public(order: dict[str, Any]) -> dict[str, Any]:
 
 
 def _publish_pending(order: dict[str, Any]) -> None:
-    """Send the order's stored event (same id on every attempt) and clear it."""
+    """Send the order's stored event (same id on every attempt); its delivery clears it."""
     pending = order.get("pending_event")
     if pending:
         publish(Envelope.from_json(pending))
-        store.mark_published(order["order_id"])
 
 
 def place_order(request: Request) -> dict[str, Any]:
@@ -101,6 +100,26 @@ def get_order(order_id: str) -> dict[str, Any]:
     return response(200, _public(order))
 
 
+def get_receipt(order_id: str, claims: dict[str, str]) -> dict[str, Any]:
+    """The order with its e-mail address, for the customer who placed it.
+
+    The route is declared ``"auth": "jwt"``, so API Gateway has verified the token; the
+    caller is the customer when the token's verified ``email`` is the order's.
+    """
+    if not claims:
+        raise HttpError(401, "this route needs a bearer token")
+    email = claims.get("email", "")
+    if not email or claims.get("email_verified") != "true":
+        raise HttpError(403, "the token carries no verified email claim")
+    order = store.get_order(order_id)
+    if order is None or "customer_email" not in order:
+        raise HttpError(404, f"no order {order_id!r}")
+    # Addresses are compared case-insensitively, as identity providers store them.
+    if str(order["customer_email"]).casefold() != email.casefold():
+        raise HttpError(403, f"order {order_id!r} was placed with another e-mail address")
+    return response(200, {**_public(order), "customer_email": order["customer_email"]})
+
+
 def route(request: Request) -> dict[str, Any]:
     if request.path == "/orders":
         if request.method == "POST":
@@ -109,6 +128,8 @@ def route(request: Request) -> dict[str, Any]:
     match = _ORDER_PATH.match(request.path)
     if match:
         if request.method == "GET":
+            if match["receipt"]:
+                return get_receipt(match["order_id"], request.claims)
             return get_order(match["order_id"])
         raise HttpError(405, f"{request.method} is not allowed on {request.path}", allowed=["GET"])
     raise HttpError(404, f"no route for {request.method} {request.path}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,8 @@ class Request:
     headers: dict[str, str]
     body: str | None
     request_id: str
+    # The JWT authorizer's verified claims (every value a string), empty on public routes.
+    claims: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         """The body as JSON: non-integers as ``Decimal``; ``HttpError`` 400 for anything
@@ -76,7 +78,16 @@ def parse_request(event: Any) -> Request:
         else {},
         body=body,
         request_id=str(context.get("requestId", "")) if isinstance(context, dict) else "",
+        claims=_jwt_claims(context),
     )
+
+
+def _jwt_claims(context: Any) -> dict[str, str]:
+    """``requestContext.authorizer.jwt.claims``, where API Gateway's JWT authorizer puts them."""
+    authorizer = context.get("authorizer") if isinstance(context, dict) else None
+    jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
+    claims = jwt.get("claims") if isinstance(jwt, dict) else None
+    return {str(k): str(v) for k, v in claims.items()} if isinstance(claims, dict) else {}
 
 
 def _plain(value: Any) -> Any:

@@ -1,11 +1,18 @@
 """Orders in DynamoDB, with the event each order still owes the topic (outbox on the row).
 
-An order is written together with its ``order.placed`` envelope in ``pending_event``.
-The attribute is removed when the event is delivered (``order_status`` acknowledges
-it), which keeps the request path at one write and one publish. An order whose publish
+An order is written together with its ``order.placed`` envelope in ``pending_event``
+and the keys of the sparse ``owed`` index (``owed_shard``, ``owed_at``). Delivery removes
+all three (``order_status`` acknowledges the event), which keeps the request path at one
+write and one publish and the index holding only what is owed. An order whose publish
 failed therefore still carries its event, and the scheduled ``republish_pending`` (or a
 client retrying with the same ``Idempotency-Key``) sends it with the same event id,
-which idempotent consumers handle once.
+which idempotent consumers handle once. The sweep queries the index, oldest first, so
+it reads what is owed, never the orders already delivered.
+
+This service creates order items and changes none: once stored, each attribute has one
+writer (shared/resources.json ``created_by``/``updated_by``; IAM enforces it), and the
+outbox attributes are ``order_status``'s, which removes them on delivery, republished
+events included.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import os
 import random
 import time
+import zlib
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -21,6 +29,17 @@ from botocore.exceptions import ClientError
 from messaging import ConfigurationError, aws_client
 
 _IDEMPOTENCY_PREFIX = "idempotency-key#"
+
+# The sparse index of shared/resources.json (tests/contracts checks they agree).
+OWED_INDEX = "owed"
+OWED_SHARD = "owed_shard"
+OWED_AT = "owed_at"
+PENDING_EVENT = "pending_event"
+OUTBOX_ATTRIBUTES = (PENDING_EVENT, OWED_SHARD, OWED_AT)
+# Every order enters the index when placed; one partition key value takes about 1,000
+# writes a second, so owed orders are spread over a few. Growing it is safe (the sweep
+# reads every shard below it); shrinking it would strand the orders of the shards cut.
+OWED_SHARDS = 4
 
 
 def _table() -> str:
@@ -133,6 +152,19 @@ def _claim_and_put(client: Any, item: dict[str, Any], claim: dict[str, Any], key
             raise
 
 
+def owed_shard(order_id: str) -> str:
+    return str(zlib.crc32(order_id.encode()) % OWED_SHARDS)
+
+
+def owed_attributes(order: dict[str, Any], pending_event: str) -> dict[str, str]:
+    """The outbox attributes: the event, and the index keys that list it as owed."""
+    return {
+        PENDING_EVENT: pending_event,
+        OWED_SHARD: owed_shard(order["order_id"]),
+        OWED_AT: order["placed_at"],
+    }
+
+
 def put_order(order: dict[str, Any], pending_event: str, idempotency_key: str | None) -> None:
     """Store a new order with its unpublished event.
 
@@ -142,7 +174,7 @@ def put_order(order: dict[str, Any], pending_event: str, idempotency_key: str | 
     when the write may succeed on a later attempt.
     """
     client = aws_client("dynamodb")
-    item = _item({**order, "pending_event": pending_event})
+    item = _item({**order, **owed_attributes(order, pending_event)})
     if not idempotency_key:
         _put_new(client, item)
         return
@@ -152,28 +184,37 @@ def put_order(order: dict[str, Any], pending_event: str, idempotency_key: str | 
     _claim_and_put(client, item, claim, idempotency_key)
 
 
-def mark_published(order_id: str) -> None:
-    aws_client("dynamodb").update_item(
-        TableName=_table(),
-        Key={"order_id": {"S": order_id}},
-        UpdateExpression="REMOVE pending_event",
-        ConditionExpression="attribute_exists(order_id)",
-    )
+PAGE_SIZE = 100
 
 
-def pending_orders(placed_before: str, limit: int = 100) -> list[dict[str, Any]]:
-    """Orders placed before ``placed_before`` (ISO time) whose event nobody acknowledged."""
-    client = aws_client("dynamodb")
+def _owed_in_shard(client: Any, shard: str, before: str, limit: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": _table(),
-        "FilterExpression": "attribute_exists(pending_event) AND placed_at < :cutoff",
-        "ExpressionAttributeValues": {":cutoff": {"S": placed_before}},
+        "IndexName": OWED_INDEX,
+        "KeyConditionExpression": "#shard = :shard AND #at < :cutoff",
+        "ExpressionAttributeNames": {"#shard": OWED_SHARD, "#at": OWED_AT},
+        "ExpressionAttributeValues": {":shard": {"S": shard}, ":cutoff": {"S": before}},
+        "ScanIndexForward": True,
     }
     while len(found) < limit:
-        response = client.scan(**kwargs)
+        kwargs["Limit"] = min(PAGE_SIZE, limit - len(found))
+        response = client.query(**kwargs)
         found.extend(_record(item) for item in response.get("Items", []))
         if "LastEvaluatedKey" not in response:
             break
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return found
+
+
+def pending_orders(placed_before: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Up to ``limit`` orders owing their event since before ``placed_before`` (ISO time),
+    oldest first: a query of every shard of the sparse ``owed`` index, never a scan."""
+    client = aws_client("dynamodb")
+    found = [
+        order
+        for shard in range(OWED_SHARDS)
+        for order in _owed_in_shard(client, str(shard), placed_before, limit)
+    ]
+    found.sort(key=lambda order: (order[OWED_AT], order["order_id"]))
     return found[:limit]

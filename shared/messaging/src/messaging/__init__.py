@@ -7,7 +7,7 @@
 ... def confirm(event): ...
 
 Everything not listed in ``__all__`` is private. Importing the package is cheap:
-boto3 and the X-Ray SDK are imported when first used. Settings come from the
+boto3 and the tracing SDKs are imported when first used. Settings come from the
 function's environment, or from ``configure(...)`` (tools, tests): see ``config``.
 """
 
@@ -32,6 +32,7 @@ from .errors import (
 )
 from .logs import get_logger, log_context
 from .publisher import new_event, publish, publish_many
+from .tracing import reset_tracing
 
 __all__ = [
     "ConfigurationError",
@@ -60,6 +61,7 @@ __all__ = [
 
 
 def reset() -> None:
-    """Forget cached settings and clients, as a new container would (tests, tools)."""
+    """Forget cached settings, clients and tracer, as a new container would (tests, tools)."""
     reset_settings()
     reset_clients()
+    reset_tracing()

@@ -39,6 +39,7 @@ class EventSpec:
     published: tuple[int, ...] = ()
 
 
+@lru_cache(maxsize=64)  # asked on every publish; the answer never changes
 def topic_env_var(topic: str) -> str:
     """The variable Terraform sets to a topic's ARN: ``orders`` -> ``TOPIC_ARN_ORDERS``."""
     return "TOPIC_ARN_" + re.sub(r"[^A-Za-z0-9]", "_", topic).upper()

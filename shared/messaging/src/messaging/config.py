@@ -22,7 +22,19 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["Settings", "configure", "reset_settings", "settings"]
+__all__ = [
+    "TRACING_BACKENDS",
+    "TRACING_VARIABLE",
+    "Settings",
+    "configure",
+    "reset_settings",
+    "settings",
+]
+
+# The one home of the tracing switch: Terraform's tracing_backend variable, the contract
+# (tools/contract/environment.py) and the local system all name it through these.
+TRACING_VARIABLE = "MESSAGING_TRACING"
+TRACING_BACKENDS = ("xray", "otel", "off")
 
 
 def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) -> Any:
@@ -57,7 +69,8 @@ class Settings:
     idempotency_ttl_s: int | None = None  # IDEMPOTENCY_TTL_S
     function_timeout_s: float | None = None  # FUNCTION_TIMEOUT_S
     large_event_threshold_bytes: int | None = None  # LARGE_EVENT_THRESHOLD_BYTES
-    tracing: bool = True  # MESSAGING_TRACING=off turns X-Ray off
+    tracing: str = "xray"  # MESSAGING_TRACING: xray, otel or off (TRACING_BACKENDS)
+    trace_export_timeout_s: float = 0.5  # MESSAGING_TRACE_EXPORT_TIMEOUT_S (otel)
     function_name: str = ""  # AWS_LAMBDA_FUNCTION_NAME: set by Lambda itself
     catalog_dir: str = ""  # EVENT_CATALOG_DIR: the catalog outside the artifact (tests)
 
@@ -86,9 +99,11 @@ class Settings:
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
         """Read and check every variable the package uses from ``env``."""
-        tracing = env.get("MESSAGING_TRACING", "auto").lower()
-        if tracing not in ("auto", "off"):
-            raise ConfigurationError(f"MESSAGING_TRACING must be auto or off, got {tracing!r}")
+        tracing = (env.get(TRACING_VARIABLE) or "xray").lower()
+        if tracing not in TRACING_BACKENDS:
+            raise ConfigurationError(
+                f"{TRACING_VARIABLE} must be one of {', '.join(TRACING_BACKENDS)}, got {tracing!r}"
+            )
         return cls(
             service_name=env.get("SERVICE_NAME", ""),
             publishes=frozenset(
@@ -109,7 +124,8 @@ class Settings:
             idempotency_ttl_s=_number(env, "IDEMPOTENCY_TTL_S", int),
             function_timeout_s=_number(env, "FUNCTION_TIMEOUT_S", float),
             large_event_threshold_bytes=_number(env, "LARGE_EVENT_THRESHOLD_BYTES", int),
-            tracing=tracing != "off",
+            tracing=tracing,
+            trace_export_timeout_s=_number(env, "MESSAGING_TRACE_EXPORT_TIMEOUT_S", float) or 0.5,
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", ""),
             catalog_dir=env.get("EVENT_CATALOG_DIR", ""),
         )

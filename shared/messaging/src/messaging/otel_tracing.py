@@ -1,0 +1,190 @@
+"""The ``otel`` tracing backend: OpenTelemetry spans after the messaging conventions.
+
+Imported by ``tracing.py`` at the first span, never before: the API costs ~15 ms and the
+SDK with the OTLP/HTTP exporter ~110 ms of a cold start (docs/performance.md).
+
+* Where a tracer provider is already installed (the ADOT Lambda layer's
+  ``otel-instrument`` wrapper sets one up and flushes it after every invocation), spans
+  go to it.
+* Otherwise (X-Ray's OTLP endpoint through a collector, the local system, tests) this
+  module builds its own: OTLP over HTTP to ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` /
+  ``OTEL_EXPORTER_OTLP_ENDPOINT`` (default ``http://localhost:4318``, a collector in the
+  function), exported synchronously when the invocation's outermost span ends, bounded
+  by ``MESSAGING_TRACE_EXPORT_TIMEOUT_S``. No background thread, so nothing is left to
+  flush when Lambda freezes the sandbox and nothing holds the process at exit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from .config import settings
+from .tracing import xray_traceparent
+
+if TYPE_CHECKING:
+    from .envelope import Envelope
+
+__all__ = ["consumer_span", "internal_span", "producer_span", "reset"]
+
+# OpenTelemetry semantic conventions for messaging (checked against the
+# opentelemetry-semantic-conventions package by tests/test_otel_tracing.py).
+SYSTEM = "aws.sns"
+SEND = "send"  # messaging.operation.type of publishing (formerly "publish")
+PROCESS = "process"
+
+_propagator = TraceContextTextMapPropagator()
+_tracer: tuple[Any, Any] | None = None  # (the settings it was built for, the tracer)
+
+
+def _exporting_provider() -> Any:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    class ExportWhenOutermostEnds(SpanProcessor):
+        """Buffers ended spans; exports them when no span of this process is open."""
+
+        def __init__(self, exporter: Any) -> None:
+            self._exporter = exporter
+            self._lock = threading.Lock()
+            self._open = 0
+            self._ended: list[Any] = []
+
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            with self._lock:
+                self._open += 1
+
+        def on_end(self, span: Any) -> None:
+            with self._lock:
+                self._open -= 1
+                self._ended.append(span)
+                done = self._open <= 0
+            if done:
+                self.force_flush()
+
+        def force_flush(self, timeout_millis: int = 30_000) -> bool:
+            with self._lock:
+                batch, self._ended = self._ended, []
+            if batch:
+                self._exporter.export(batch)  # bounded by the exporter's timeout
+            return True
+
+        def shutdown(self) -> None:
+            self.force_flush()
+            self._exporter.shutdown()
+
+    current = settings()
+    resource = {"service.name": current.service_name or "unknown_service", "cloud.provider": "aws"}
+    if current.function_name:
+        resource["faas.name"] = current.function_name
+    provider = TracerProvider(resource=Resource.create(resource))
+    exporter = OTLPSpanExporter(timeout=current.trace_export_timeout_s)
+    provider.add_span_processor(ExportWhenOutermostEnds(exporter))
+    return provider
+
+
+def _get_tracer() -> Any:
+    """The tracer of the current settings (one per container; tests switch services)."""
+    global _tracer
+    current = settings()
+    if _tracer is None or _tracer[0] is not current:
+        provider = trace.get_tracer_provider()
+        if isinstance(provider, trace.ProxyTracerProvider):  # nobody installed one
+            provider = _exporting_provider()
+        _tracer = (current, provider.get_tracer("messaging"))
+    return _tracer[1]
+
+
+def reset() -> None:
+    """Forget the tracer: the next span builds it again from the settings."""
+    global _tracer
+    _tracer = None
+
+
+def _context_of(traceparent: str | None) -> Context | None:
+    if not traceparent:
+        return None
+    extracted = _propagator.extract({"traceparent": traceparent})
+    return extracted if trace.get_current_span(extracted).get_span_context().is_valid else None
+
+
+def _parent(xray_header: str | None, fallback: Context | None) -> Context | None:
+    """The open span, else the function's X-Ray trace, else ``fallback``, else a new trace."""
+    if trace.get_current_span().get_span_context().is_valid:
+        return None  # the current context: start_as_current_span's default
+    from_xray = _context_of(xray_traceparent(xray_header)) if xray_header else None
+    return from_xray or fallback or Context()
+
+
+def _traceparent(span: Any) -> str:
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier["traceparent"]
+
+
+@contextmanager
+def producer_span(
+    events: Sequence[Envelope], topics: Sequence[str], xray_header: str | None
+) -> Iterator[str]:
+    """A PRODUCER span around sending ``events``; yields the ``traceparent`` they carry."""
+    destination = ", ".join(topics)
+    attributes: dict[str, Any] = {
+        "messaging.system": SYSTEM,
+        "messaging.operation.type": SEND,
+        "messaging.operation.name": "publish" if len(events) == 1 else "publish_batch",
+        "messaging.destination.name": destination,
+    }
+    if len(events) == 1:
+        attributes["messaging.message.id"] = events[0].id
+        attributes["messaging.message.conversation_id"] = events[0].correlation_id
+        attributes["event.type"] = events[0].type
+    else:
+        attributes["messaging.batch.message_count"] = len(events)
+    with _get_tracer().start_as_current_span(
+        f"{attributes['messaging.operation.name']} {destination}",
+        context=_parent(xray_header, None),
+        kind=SpanKind.PRODUCER,
+        attributes=attributes,
+    ) as span:
+        yield _traceparent(span)
+
+
+@contextmanager
+def consumer_span(envelope: Envelope, topic: str, xray_header: str | None) -> Iterator[None]:
+    """A CONSUMER span around handling ``envelope``, linked to the span that sent it."""
+    producer = _context_of(envelope.traceparent)
+    links = []
+    if producer is not None:
+        links.append(Link(trace.get_current_span(producer).get_span_context()))
+    with _get_tracer().start_as_current_span(
+        f"process {topic}",
+        context=_parent(xray_header, producer),
+        kind=SpanKind.CONSUMER,
+        links=links,
+        attributes={
+            "messaging.system": SYSTEM,
+            "messaging.operation.type": PROCESS,
+            "messaging.operation.name": PROCESS,
+            "messaging.destination.name": topic,
+            "messaging.message.id": envelope.id,
+            "messaging.message.conversation_id": envelope.correlation_id,
+            "event.type": envelope.type,
+            "event.version": envelope.version,
+        },
+    ):
+        yield
+
+
+@contextmanager
+def internal_span(name: str, annotations: Mapping[str, str]) -> Iterator[None]:
+    """An INTERNAL span ``name`` (the claim check's upload, say) inside the current one."""
+    with _get_tracer().start_as_current_span(name, attributes=dict(annotations)):
+        yield
