@@ -76,6 +76,13 @@ def test_an_orders_spans_form_one_trace_with_each_consumer_linked_to_its_produce
     status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
     assert status == 202
     _reserved(local, answer["order_id"])
+    # order_confirmation reads its queue in batches: its invocation may come after the rest
+    local.wait_for(
+        lambda found: any(
+            i["service"] == "order_confirmation" and answer["order_id"] in i.get("order_ids", [])
+            for i in found
+        )
+    )
     [placed] = [
         i
         for i in local.invocations()
