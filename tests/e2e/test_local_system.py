@@ -269,6 +269,24 @@ def test_a_busy_port_fails_with_a_clear_message(local: Any) -> None:
     assert f"port {port} on 127.0.0.1 (HTTP front door) is in use" in result.stderr
 
 
+def test_order_confirmation_is_fed_in_batches_through_its_queue(local: Any) -> None:
+    # when: three orders are placed at once
+    orders = [local.http("POST", "/orders", load_fixture("post-orders.body"))[1] for _ in range(3)]
+    order_ids = {answer["order_id"] for answer in orders}
+    # then: every confirmation is sent once, by invocations with SQS batches
+    for order_id in order_ids:
+        _emails_for(local, order_id)
+    queued = [
+        i
+        for i in local.invocations()
+        if i["service"] == "order_confirmation" and set(i.get("order_ids", [])) & order_ids
+    ]
+    assert queued
+    assert {i["source"] for i in queued} == {"sqs"}
+    assert all(i["ok"] for i in queued)
+    assert sorted(o for i in queued for o in i["order_ids"] if o in order_ids) == sorted(order_ids)
+
+
 def test_ctrl_c_stops_every_process(local: Any) -> None:
     pids = local.pids
     assert len(pids) == 6
@@ -314,24 +332,6 @@ def test_fault_injection_dead_letters_after_one_plus_retries_and_a_killed_parent
     while system.survivors() and time.time() < deadline:
         time.sleep(0.05)
     assert system.survivors() == [], f"of {pids}"
-
-
-def test_order_confirmation_is_fed_in_batches_through_its_queue(local: Any) -> None:
-    # when: three orders are placed at once
-    orders = [local.http("POST", "/orders", load_fixture("post-orders.body"))[1] for _ in range(3)]
-    order_ids = {answer["order_id"] for answer in orders}
-    # then: every confirmation is sent once, by invocations with SQS batches
-    for order_id in order_ids:
-        _emails_for(local, order_id)
-    queued = [
-        i
-        for i in local.invocations()
-        if i["service"] == "order_confirmation" and set(i.get("order_ids", [])) & order_ids
-    ]
-    assert queued
-    assert {i["source"] for i in queued} == {"sqs"}
-    assert all(i["ok"] for i in queued)
-    assert sorted(o for i in queued for o in i["order_ids"] if o in order_ids) == sorted(order_ids)
 
 
 def test_a_failing_queue_consumer_ends_in_its_queue_dead_letter_queue(

@@ -143,7 +143,10 @@ def test_a_second_plan_changes_nothing_but_what_moto_drops(deployed_plan: dict[s
         differing = {k for k in after if before.get(k) != after.get(k)}
         dropped = MOTO_UNRETURNED_ATTRIBUTES.get(change["type"])
         if dropped is None or not differing <= dropped:
-            unexpected[change["address"]] = (change["change"]["actions"], sorted(differing))
+            unexpected[change["address"]] = (
+                change["change"]["actions"],
+                {k: (before.get(k), after.get(k)) for k in sorted(differing)},
+            )
     assert unexpected == {}
 
 

@@ -52,6 +52,9 @@ class Options:
     services: list[str] | None = None  # None: every service
     backoff_s: float = 1.0  # first retry delay, doubled each retry (AWS: about 1, then 2 min)
     deliver: bool = True  # subscribe the services to their topics and deliver
+    # False: queue-delivered subscriptions are delivered directly too (the reliability
+    # suite's faults and accounting are those of the asynchronous invoke path)
+    queue_delivery: bool = True
     build: bool = True
     seed: Path | None = SEED_FILE
     fail_services: frozenset[str] = frozenset()
@@ -145,8 +148,12 @@ class System:
             report=self.console.system,
         )
         if opts.deliver:
-            self.delivery.subscribe(self.services, self.all_services, self.provisioned.topic_arns)
-            self.mappings.create(self.services, self.all_services, self.provisioned.topic_arns)
+            self.delivery.subscribe(
+                self.services, self.all_services, self.provisioned.topic_arns,
+                queued_too=not opts.queue_delivery,
+            )  # fmt: skip
+            if opts.queue_delivery:
+                self.mappings.create(self.services, self.all_services, self.provisioned.topic_arns)
         # The functions trace with OpenTelemetry, as with tracing_backend = "otel" in AWS,
         # to a collector standing in for the ADOT layer's (make demo prints the trace).
         self.traces = TraceCollector(self.state_dir / "traces.jsonl").start()
