@@ -276,11 +276,17 @@ def test_order_confirmation_is_fed_in_batches_through_its_queue(local: Any) -> N
     # then: every confirmation is sent once, by invocations with SQS batches
     for order_id in order_ids:
         _emails_for(local, order_id)
-    queued = [
-        i
-        for i in local.invocations()
-        if i["service"] == "order_confirmation" and set(i.get("order_ids", [])) & order_ids
-    ]
+
+    def fed(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            i
+            for i in found
+            if i["service"] == "order_confirmation" and set(i.get("order_ids", [])) & order_ids
+        ]
+
+    # an invocation is recorded when it returns, after its handler sent the email
+    local.wait_for(lambda found: {o for i in fed(found) for o in i["order_ids"]} >= order_ids)
+    queued = fed(local.invocations())
     assert queued
     assert {i["source"] for i in queued} == {"sqs"}
     assert all(i["ok"] for i in queued)
