@@ -21,18 +21,23 @@ RESOURCES_FILE = ROOT / "shared" / "resources.json"
 MANIFEST_SCHEMA = SERVICES_DIR / "service.schema.json"
 
 
-def _schema_defaults() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The manifest schema's ``default``s: top-level fields and ``retries``' fields."""
+def _schema_defaults() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The manifest schema's ``default``s: top level, ``retries`` and a subscription's ``queue``."""
     properties = json.loads(MANIFEST_SCHEMA.read_text("utf-8"))["properties"]
 
     def defaults(fields: dict[str, Any]) -> dict[str, Any]:
         return {name: spec["default"] for name, spec in fields.items() if "default" in spec}
 
-    return defaults(properties), defaults(properties["retries"]["properties"])
+    subscription = properties["subscribes"]["items"]["properties"]
+    return (
+        defaults(properties),
+        defaults(properties["retries"]["properties"]),
+        defaults(subscription["queue"]["properties"]),
+    )
 
 
 # Stated once, in services/service.schema.json; Terraform reads the same ``default``s.
-DEFAULTS, RETRY_DEFAULTS = _schema_defaults()
+DEFAULTS, RETRY_DEFAULTS, QUEUE_DEFAULTS = _schema_defaults()
 
 
 class ManifestError(ValueError):
@@ -60,6 +65,10 @@ class Service:
     @property
     def routes(self) -> list[dict[str, str]]:
         return list(self.manifest["routes"])
+
+    @property
+    def timeout_s(self) -> int:
+        return int(self.manifest["timeout_s"])
 
     @property
     def retries(self) -> dict[str, int]:

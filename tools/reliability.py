@@ -219,6 +219,9 @@ def run(
         # A stalled handler holds a worker until its timeout: a short one keeps the run short.
         timeout_overrides={CONSUMER: CONSUMER_TIMEOUT_S},
         services=[CONSUMER],
+        # The suite accounts for the asynchronous invoke path (retries, on-failure queue):
+        # the consumer is subscribed directly even where its manifest asks for a queue.
+        queue_delivery=False,
         # Lambda waits about a minute before a retry, far longer than a handler runs; a
         # retry much sooner than the handler takes would find a duplicate's claim still
         # in progress on every attempt and dead-letter an event another worker handles.

@@ -26,8 +26,38 @@ MAX_FILTER_COMBINATIONS: int = _FILTER_LIMITS["max_combinations"]
 MAX_FILTER_BYTES: int = _FILTER_LIMITS["max_bytes"]
 
 
+DIRECT = "direct"
+QUEUE = "queue"
+# AWS's advice for a queue feeding a function: a visibility timeout of six times the
+# function's timeout (plus the batching window), so a batch that is still being
+# retried inside Lambda does not reappear and run twice.
+VISIBILITY_TIMEOUT_FACTOR = 6
+MAX_VISIBILITY_TIMEOUT_S = 43_200
+
+
 class TopologyError(ValueError):
     """The declarations cannot be wired as written; the message names the service."""
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """The queue between a topic and a function: manifest values over the schema's defaults."""
+
+    batch_size: int
+    maximum_batching_window_s: int
+    maximum_concurrency: int
+    max_receive_count: int
+    raw_message_delivery: bool
+    dead_letter_retention_s: int
+    visibility_timeout_s: int
+
+    @classmethod
+    def of(cls, declared: dict[str, Any], function_timeout_s: int) -> QueueSettings:
+        values = {**declarations.QUEUE_DEFAULTS, **declared}
+        visibility = (
+            VISIBILITY_TIMEOUT_FACTOR * function_timeout_s + values["maximum_batching_window_s"]
+        )
+        return cls(**values, visibility_timeout_s=min(visibility, MAX_VISIBILITY_TIMEOUT_S))
 
 
 @dataclass(frozen=True)
@@ -36,6 +66,8 @@ class Subscription:
     topic: str
     event_types: tuple[str, ...]
     extra_filter: dict[str, list[str]]
+    delivery: str = DIRECT
+    queue: QueueSettings | None = None
 
     @property
     def filter_policy(self) -> dict[str, list[str]]:
@@ -75,9 +107,24 @@ def subscriptions(
                     f"{service.name} subscribes to several event types on topic {topic!r} with "
                     "different filters; one subscription per topic takes one filter"
                 )
+            deliveries = {
+                json.dumps([e.get("delivery", DIRECT), e.get("queue", {})], sort_keys=True)
+                for e in entries
+            }
+            if len(deliveries) > 1:
+                raise TopologyError(
+                    f"{service.name} subscribes to several event types on topic {topic!r} with "
+                    "different delivery settings; one subscription per topic takes one delivery"
+                )
             extra = dict(entries[0].get("filter", {}))
             types = tuple(sorted({e["event_type"] for e in entries}))
-            found.append(Subscription(service.name, topic, types, extra))
+            delivery = entries[0].get("delivery", DIRECT)
+            queue = (
+                QueueSettings.of(entries[0].get("queue", {}), service.timeout_s)
+                if delivery == QUEUE
+                else None
+            )
+            found.append(Subscription(service.name, topic, types, extra, delivery, queue))
     return found
 
 

@@ -479,6 +479,41 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # Event source mappings of queue-delivered subscriptions. Lambda authorizes creation
+  # on "*" and names the function in lambda:FunctionArn; a mapping has a UUID name,
+  # so the function it serves is what limits the others too.
+  statement {
+    sid       = "EventSourceMappingsCreate"
+    actions   = ["lambda:CreateEventSourceMapping"]
+    resources = ["*"]
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:FunctionArn"
+      values   = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.prefix[each.key]}-*"]
+    }
+  }
+
+  statement {
+    sid = "EventSourceMappings"
+    actions = [
+      "lambda:GetEventSourceMapping",
+      "lambda:UpdateEventSourceMapping",
+      "lambda:DeleteEventSourceMapping",
+    ]
+    resources = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:event-source-mapping:*"]
+    condition {
+      test     = "ArnLike"
+      variable = "lambda:FunctionArn"
+      values   = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.prefix[each.key]}-*"]
+    }
+  }
+
+  statement {
+    sid       = "EventSourceMappingTags"
+    actions   = ["lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"]
+    resources = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:event-source-mapping:*"]
+  }
+
   statement {
     sid = "Topics"
     actions = [

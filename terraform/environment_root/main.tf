@@ -29,6 +29,7 @@ module "system" {
   log_retention_days                  = var.log_retention_days
   reserved_concurrency                = var.reserved_concurrency
   reserved_concurrency_overrides      = var.reserved_concurrency_overrides
+  queue_maximum_concurrency_overrides = var.queue_maximum_concurrency_overrides
   error_alarm_threshold               = var.error_alarm_threshold
   throttle_alarm_threshold            = var.throttle_alarm_threshold
   alarm_period_s                      = var.alarm_period_s

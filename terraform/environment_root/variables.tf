@@ -64,6 +64,12 @@ variable "reserved_concurrency_overrides" {
   default     = {}
 }
 
+variable "queue_maximum_concurrency_overrides" {
+  description = "Maximum concurrency of each service's queue consumers (event source mappings), per service, overriding the manifest's."
+  type        = map(number)
+  default     = {}
+}
+
 variable "error_alarm_threshold" {
   description = "Function errors in one period at which a function's errors alarm fires."
   type        = number

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tools import declarations, topology
 from tools.contract import names
 from tools.declarations import ROOT
 
@@ -55,7 +56,18 @@ def _declarations(root: Path) -> list[str]:
                 "description": "Throwaway: a service with an underscore in every name.",
                 "handler": f"{SERVICE}.handler.handle",
                 "publishes": [EVENT],
-                "subscribes": [{"event_type": "order.placed"}],
+                "subscribes": [
+                    {"event_type": "order.placed"},
+                    {
+                        "event_type": EVENT,
+                        "delivery": "queue",
+                        "queue": {
+                            "batch_size": 20,
+                            "maximum_batching_window_s": 3,
+                            "maximum_concurrency": 7,
+                        },
+                    },
+                ],
                 "schedule": "rate(5 minutes)",
                 "resources": {"tables": {TABLE: "write"}, "buckets": {BUCKET: "read"}},
             }
@@ -174,3 +186,45 @@ def test_every_physical_name_is_the_one_terraform_plans(
             assert rule == names.schedule_rule_name(service, ENV)
     throwaway = 'module.system.module.services["audit_log_writer"]'
     assert f"{throwaway}.aws_cloudwatch_event_rule.schedule[0]" in resources
+    assert f'{throwaway}.aws_sqs_queue.delivery["{TOPIC}"]' in resources
+
+
+def test_queue_settings_are_the_ones_terraform_plans(
+    planned: tuple[dict[str, Any], list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Names, the derived visibility timeout and the mapping's settings, from one derivation."""
+    resources, _ = planned
+    root = tmp_path_factory.mktemp("queue-declarations")
+    _declarations(root)
+    catalog = json.loads((root / "shared" / "events" / "catalog.json").read_text())
+    queued = [
+        s
+        for s in topology.subscriptions(declarations.services(root / "services"), catalog)
+        if s.queue is not None
+    ]
+    assert {(s.service, s.topic) for s in queued} >= {(SERVICE, TOPIC)}
+    for subscription in queued:
+        module = f'module.system.module.services["{subscription.service}"]'
+        key = f'["{subscription.topic}"]'
+        queue = resources[f"{module}.aws_sqs_queue.delivery{key}"]
+        dead_letter = resources[f"{module}.aws_sqs_queue.delivery_dead_letter{key}"]
+        mapping = resources[f"{module}.aws_lambda_event_source_mapping.queue{key}"]
+        assert subscription.queue is not None
+        assert queue["name"] == names.delivery_queue_name(
+            subscription.service, subscription.topic, ENV
+        )
+        assert dead_letter["name"] == names.delivery_queue_dlq_name(
+            subscription.service, subscription.topic, ENV
+        )
+        assert queue["visibility_timeout_seconds"] == subscription.queue.visibility_timeout_s
+        assert dead_letter["message_retention_seconds"] == (
+            subscription.queue.dead_letter_retention_s
+        )
+        assert mapping["batch_size"] == subscription.queue.batch_size
+        assert mapping["maximum_batching_window_in_seconds"] == (
+            subscription.queue.maximum_batching_window_s
+        )
+        assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+        assert mapping["scaling_config"] == [
+            {"maximum_concurrency": subscription.queue.maximum_concurrency}
+        ]

@@ -76,6 +76,13 @@ def test_an_orders_spans_form_one_trace_with_each_consumer_linked_to_its_produce
     status, answer = local.http("POST", "/orders", load_fixture("post-orders.body"))
     assert status == 202
     _reserved(local, answer["order_id"])
+    # order_confirmation reads its queue in batches: its invocation may come after the rest
+    local.wait_for(
+        lambda found: any(
+            i["service"] == "order_confirmation" and answer["order_id"] in i.get("order_ids", [])
+            for i in found
+        )
+    )
     [placed] = [
         i
         for i in local.invocations()
@@ -262,6 +269,30 @@ def test_a_busy_port_fails_with_a_clear_message(local: Any) -> None:
     assert f"port {port} on 127.0.0.1 (HTTP front door) is in use" in result.stderr
 
 
+def test_order_confirmation_is_fed_in_batches_through_its_queue(local: Any) -> None:
+    # when: three orders are placed at once
+    orders = [local.http("POST", "/orders", load_fixture("post-orders.body"))[1] for _ in range(3)]
+    order_ids = {answer["order_id"] for answer in orders}
+    # then: every confirmation is sent once, by invocations with SQS batches
+    for order_id in order_ids:
+        _emails_for(local, order_id)
+
+    def fed(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            i
+            for i in found
+            if i["service"] == "order_confirmation" and set(i.get("order_ids", [])) & order_ids
+        ]
+
+    # an invocation is recorded when it returns, after its handler sent the email
+    local.wait_for(lambda found: {o for i in fed(found) for o in i["order_ids"]} >= order_ids)
+    queued = fed(local.invocations())
+    assert queued
+    assert {i["source"] for i in queued} == {"sqs"}
+    assert all(i["ok"] for i in queued)
+    assert sorted(o for i in queued for o in i["order_ids"] if o in order_ids) == sorted(order_ids)
+
+
 def test_ctrl_c_stops_every_process(local: Any) -> None:
     pids = local.pids
     assert len(pids) == 6
@@ -280,9 +311,9 @@ def test_ctrl_c_stops_every_process(local: Any) -> None:
 def test_fault_injection_dead_letters_after_one_plus_retries_and_a_killed_parent_takes_all(
     start_local: Callable[..., Any],
 ) -> None:
-    # given order_confirmation made to fail before its handler runs
-    system = start_local(env={"LOCAL_FAIL_SERVICES": "order_confirmation"})
-    body = {**load_fixture("post-orders.body"), "fulfilment": "digital"}
+    # given inventory (a directly delivered consumer) made to fail before its handler runs
+    system = start_local(env={"LOCAL_FAIL_SERVICES": "inventory"})
+    body = load_fixture("post-orders.body")
     # when
     status, answer = system.http("POST", "/orders", body)
     # then
@@ -291,10 +322,10 @@ def test_fault_injection_dead_letters_after_one_plus_retries_and_a_killed_parent
     found = system.wait_for(
         lambda found: any(i["source"] == "dlq" and i.get("order_id") == order_id for i in found)
     )
-    failing = [i for i in found if i["service"] == "order_confirmation" and i["source"] == "sns"]
+    failing = [i for i in found if i["service"] == "inventory" and i["source"] == "sns"]
     assert [i["attempt"] for i in failing] == [1, 2, 3]
     assert {i["error_type"] for i in failing} == {"RuntimeError"}
-    listed = system.cli("dlq", "list", "order_confirmation")
+    listed = system.cli("dlq", "list", "inventory")
     assert "RetriesExhausted after 3 attempt(s)" in listed.stdout
     assert "LOCAL_FAIL_SERVICES" in listed.stdout
 
@@ -309,6 +340,44 @@ def test_fault_injection_dead_letters_after_one_plus_retries_and_a_killed_parent
     assert system.survivors() == [], f"of {pids}"
 
 
+def test_a_failing_queue_consumer_ends_in_its_queue_dead_letter_queue(
+    start_local: Callable[..., Any],
+) -> None:
+    # given order_confirmation made to fail before its handler runs
+    system = start_local(env={"LOCAL_FAIL_SERVICES": "order_confirmation"})
+    # when
+    status, answer = system.http("POST", "/orders", load_fixture("post-orders.body"))
+    # then: received max_receive_count times, then moved by SQS to the queue's DLQ
+    assert status == 202
+    order_id = answer["order_id"]
+    sqs = system.client("sqs")
+    dead_letter_url = sqs.get_queue_url(QueueName="local-order-confirmation-orders-queue-dlq")[
+        "QueueUrl"
+    ]
+    deadline = time.time() + 60
+    moved: list[dict[str, Any]] = []
+    while not moved and time.time() < deadline:
+        moved = sqs.receive_message(
+            QueueUrl=dead_letter_url, VisibilityTimeout=0, WaitTimeSeconds=1
+        ).get("Messages", [])
+    assert moved, "nothing reached the queue's dead-letter queue"
+    body = json.loads(moved[0]["Body"])
+    assert json.loads(body["Message"])["data"]["order_id"] == order_id
+    attempts = [
+        i
+        for i in system.invocations()
+        if i["service"] == "order_confirmation" and order_id in i.get("order_ids", [])
+    ]
+    assert {(i["source"], i["ok"]) for i in attempts} == {("sqs", False)}
+    # SNS delivers at least once: count the deliveries of each copy it made
+    deliveries: dict[str, int] = {}
+    for attempt in attempts:
+        for message_id in attempt["message_ids"]:
+            deliveries[message_id] = deliveries.get(message_id, 0) + 1
+    assert deliveries
+    assert set(deliveries.values()) == {5}  # the manifest's max_receive_count
+
+
 def test_make_demo_passes(tmp_path: Any) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tools.local", "demo", "--state-dir", str(tmp_path)],
@@ -320,3 +389,4 @@ def test_make_demo_passes(tmp_path: Any) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo passed" in result.stdout
     assert "order_status" in result.stdout.split("Event flow:")[1]
+    assert "order_confirmation   ok  through its queue" in result.stdout.split("Event flow:")[1]

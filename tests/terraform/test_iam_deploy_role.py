@@ -24,7 +24,7 @@ UPDATE_ONLY = {
     "lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode",
     "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunctionConcurrency",
     "lambda:UpdateFunctionEventInvokeConfig", "lambda:ListTags", "lambda:TagResource",
-    "lambda:UntagResource",
+    "lambda:UntagResource", "lambda:UpdateEventSourceMapping",
     "sns:TagResource", "sns:UntagResource", "sns:SetSubscriptionAttributes",
     "sqs:TagQueue", "sqs:UntagQueue",
     "dynamodb:UpdateTable", "dynamodb:TagResource", "dynamodb:UntagResource",

@@ -17,8 +17,11 @@ from .events import (
     on_failure_record,
     scheduled_event,
     sns_event,
+    sns_notification,
     sns_notification_record,
     sns_record,
+    sqs_event,
+    sqs_record,
 )
 from .fixtures import load_fixture
 from .names import ACCOUNT_ID, LOCAL_ENVIRONMENT, REGION
@@ -40,7 +43,10 @@ __all__ = [
     "runtime_environment",
     "scheduled_event",
     "sns_event",
+    "sns_notification",
     "sns_notification_record",
     "sns_record",
+    "sqs_event",
+    "sqs_record",
     "use_endpoint",
 ]

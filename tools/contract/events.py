@@ -29,8 +29,11 @@ __all__ = [
     "on_failure_record",
     "scheduled_event",
     "sns_event",
+    "sns_notification",
     "sns_notification_record",
     "sns_record",
+    "sqs_event",
+    "sqs_record",
 ]
 
 
@@ -88,6 +91,78 @@ def sns_event(envelopes: Envelope | Iterable[Envelope]) -> dict[str, Any]:
     """A Lambda SNS event carrying ``envelopes`` (SNS sends one record per invocation)."""
     items = [envelopes] if isinstance(envelopes, Envelope) else list(envelopes)
     return {"Records": [sns_record(envelope) for envelope in items]}
+
+
+def sns_notification(envelope: Envelope, *, topic_arn: str | None = None) -> dict[str, Any]:
+    """The notification JSON SNS writes to a subscribed queue (raw message delivery off)."""
+    sns = sns_record(envelope, topic_arn=topic_arn)["Sns"]
+    return {
+        "Type": "Notification",
+        "MessageId": sns["MessageId"],
+        "TopicArn": sns["TopicArn"],
+        "Message": sns["Message"],
+        "Timestamp": sns["Timestamp"],
+        "SignatureVersion": sns["SignatureVersion"],
+        "Signature": sns["Signature"],
+        "SigningCertURL": sns["SigningCertUrl"],
+        "UnsubscribeURL": sns["UnsubscribeUrl"],
+        "MessageAttributes": sns["MessageAttributes"],
+    }
+
+
+def sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
+    """One ``Records[]`` entry of a Lambda SQS event, from an SQS ``ReceiveMessage`` message."""
+    attributes = dict(message.get("Attributes") or {})
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {
+            "ApproximateReceiveCount": attributes.get("ApproximateReceiveCount", "1"),
+            "SentTimestamp": attributes.get("SentTimestamp", str(int(time.time() * 1000))),
+            "SenderId": attributes.get("SenderId", names.ACCOUNT_ID),
+            "ApproximateFirstReceiveTimestamp": attributes.get(
+                "ApproximateFirstReceiveTimestamp", str(int(time.time() * 1000))
+            ),
+        },
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value.get("DataType", "String"),
+            }
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": names.REGION,
+    }
+
+
+def sqs_event(
+    envelopes: Envelope | Iterable[Envelope], *, raw: bool = False, queue_arn: str | None = None
+) -> dict[str, Any]:
+    """A Lambda SQS event whose bodies are what SNS wrote to the queue for ``envelopes``."""
+    items = [envelopes] if isinstance(envelopes, Envelope) else list(envelopes)
+    queue_arn = queue_arn or f"arn:aws:sqs:{names.REGION}:{names.ACCOUNT_ID}:test-queue"
+    records = []
+    for envelope in items:
+        if raw:
+            spec = load_catalog().events.get(envelope.type)
+            attributes = message_attributes(envelope, spec) if spec else {}
+            body = envelope.to_json()
+        else:
+            attributes, body = {}, json.dumps(sns_notification(envelope))
+        message = {
+            "MessageId": str(uuid.uuid4()),
+            "ReceiptHandle": str(uuid.uuid4()),
+            "Body": body,
+            "MessageAttributes": attributes,
+        }
+        records.append(sqs_record(message, queue_arn))
+    return {"Records": records}
 
 
 def sns_notification_record(notification: dict[str, Any]) -> dict[str, Any]:

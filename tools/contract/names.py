@@ -17,6 +17,8 @@ __all__ = [
     "REGION",
     "bucket_name",
     "delivery_dlq_name",
+    "delivery_queue_dlq_name",
+    "delivery_queue_name",
     "function_arn",
     "function_name",
     "kebab",
@@ -75,6 +77,16 @@ def on_failure_queue_name(service: str, environment: str) -> str:
 def delivery_dlq_name(service: str, environment: str) -> str:
     """Where SNS redrives what it could not deliver to the function."""
     return f"{function_name(service, environment)}-delivery-dlq"
+
+
+def delivery_queue_name(service: str, topic: str, environment: str) -> str:
+    """The queue between ``topic`` and the function of a queue-delivered subscription."""
+    return f"{function_name(service, environment)}-{kebab(topic)}-queue"
+
+
+def delivery_queue_dlq_name(service: str, topic: str, environment: str) -> str:
+    """Where SQS moves a delivery queue's message after its last receive."""
+    return f"{delivery_queue_name(service, topic, environment)}-dlq"
 
 
 def schedule_rule_name(service: str, environment: str) -> str:

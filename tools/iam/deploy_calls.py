@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
@@ -20,7 +20,7 @@ from . import reference
 from .actions import iam_action, iam_prefix
 from .policy import Request, allows, decision
 from .provider_log import ApiCall
-from .resources import resource_arns, rest_params
+from .resources import event_source_mapping_arn, function_arn, resource_arns, rest_params
 
 # AWS authorizes sts:GetCallerIdentity for everyone ("No permissions are required").
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
@@ -51,6 +51,8 @@ class Facts:
     account: str
     tags: Mapping[str, Mapping[str, str]]  # resource ARN -> tags
     boundaries: Mapping[str, str]  # role ARN -> permissions boundary ARN
+    # event source mapping ARN -> the function it invokes (lambda:FunctionArn of its calls)
+    mapped_functions: Mapping[str, str] = field(default_factory=dict)
 
 
 def facts_from_plan(plan: Mapping[str, Any], region: str, account: str) -> Facts:
@@ -58,8 +60,12 @@ def facts_from_plan(plan: Mapping[str, Any], region: str, account: str) -> Facts
     what AWS holds after an apply (moto does not return every resource's tags)."""
     tags: dict[str, dict[str, str]] = {}
     boundaries: dict[str, str] = {}
+    mapped: dict[str, str] = {}
     for change in plan.get("resource_changes", []):
         values = (change.get("change") or {}).get("after") or {}
+        if change["type"] == "aws_lambda_event_source_mapping" and values.get("uuid"):
+            esm = event_source_mapping_arn(values["uuid"], region, account)
+            mapped[esm] = values["function_arn"]
         arn = values.get("arn")
         if not isinstance(arn, str):
             continue
@@ -67,7 +73,7 @@ def facts_from_plan(plan: Mapping[str, Any], region: str, account: str) -> Facts
             tags[arn] = values["tags_all"]
         if change["type"] == "aws_iam_role" and values.get("permissions_boundary"):
             boundaries[arn] = values["permissions_boundary"]
-    return Facts(region, account, tags, boundaries)
+    return Facts(region, account, tags, boundaries, mapped)
 
 
 def wire_params(call: ApiCall, prefix: str) -> dict[str, Any]:
@@ -118,7 +124,23 @@ def _context(
         context["kms:RequestAlias"] = params["KeyId"]
     if prefix == "lambda" and "Principal" in params:
         context["lambda:Principal"] = params["Principal"]
+    if prefix == "lambda" and (function := _mapped_function(params, arns, facts)):
+        context["lambda:FunctionArn"] = function
     return context
+
+
+def _mapped_function(params: Mapping[str, Any], arns: list[str], facts: Facts) -> str | None:
+    """The function an event source mapping call concerns, as Lambda fills in
+    ``lambda:FunctionArn``: the one the request names (create, update), else the one
+    the mapping invokes (get, delete, which name only the mapping)."""
+    if "UUID" not in params and not (params.get("EventSourceArn") and "FunctionName" in params):
+        return None
+    if "FunctionName" in params:
+        return function_arn(params["FunctionName"], facts.region, facts.account)
+    [mapping] = arns
+    if mapping not in facts.mapped_functions:
+        raise ValueError(f"cannot tell the function of event source mapping {mapping}")
+    return facts.mapped_functions[mapping]
 
 
 def needed(call: ApiCall, facts: Facts) -> Iterator[Needed]:

@@ -82,8 +82,11 @@ def resource_arns(
         if "ResourceARN" in p:
             return [p["ResourceARN"]]
     elif prefix == "lambda":
+        # A mapping's own calls are authorized on the mapping, whatever function they name.
+        if "UUID" in p:
+            return [event_source_mapping_arn(p["UUID"], region, account)]
         if "FunctionName" in p:
-            return [f"arn:aws:lambda:{base}:function:{_name_of(p['FunctionName'], ':function:')}"]
+            return [function_arn(p["FunctionName"], region, account)]
         if "Resource" in p:
             return [p["Resource"]]
     elif prefix == "s3":
@@ -97,6 +100,15 @@ def resource_arns(
         if "ResourceArn" in p:
             return [p["ResourceArn"]]
     return None
+
+
+def event_source_mapping_arn(uuid: str, region: str, account: str) -> str:
+    return f"arn:aws:lambda:{region}:{account}:event-source-mapping:{uuid}"
+
+
+def function_arn(name: str, region: str, account: str) -> str:
+    """A function named by name or ARN, as the ARN IAM compares (``lambda:FunctionArn``)."""
+    return f"arn:aws:lambda:{region}:{account}:function:{_name_of(name, ':function:')}"
 
 
 def _kms_arn(key: str, base: str) -> str:
@@ -113,6 +125,9 @@ def rest_params(prefix: str, url: str) -> dict[str, Any]:
     path = urlparse(url).path
     parts = [unquote(s) for s in path.split("/") if s]
     if prefix == "lambda":
+        mappings = "event-source-mappings"
+        if mappings in parts and parts.index(mappings) + 1 < len(parts):
+            return {"UUID": parts[parts.index(mappings) + 1]}
         if "functions" in parts and parts.index("functions") + 1 < len(parts):
             return {"FunctionName": parts[parts.index("functions") + 1]}
         if "tags" in parts:

@@ -63,14 +63,17 @@ class Delivery:
         services: Iterable[str],
         every: dict[str, declarations.Service],
         topic_arns: dict[str, str],
+        queued_too: bool = False,
     ) -> None:
-        """One HTTP subscription per (service, topic), with the service's filter policy."""
+        """One HTTP subscription per (service, topic), with the service's filter policy;
+        queue-delivered ones only with ``queued_too``."""
         sns = self._client("sns")
         port = self._receiver.server_address[1]
         wanted = set(services)
         for subscription in topology.subscriptions(every):
-            if subscription.service not in wanted:
-                continue
+            queued = subscription.delivery != topology.DIRECT
+            if subscription.service not in wanted or (queued and not queued_too):
+                continue  # queue delivery: event_source_mapping.py
             url = f"http://{HOST}:{port}/{subscription.service}/{subscription.topic}"
             sns.subscribe(
                 TopicArn=topic_arns[subscription.topic],

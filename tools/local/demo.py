@@ -65,7 +65,7 @@ def flow_tree(invocations: list[dict[str, Any]], root: dict[str, Any]) -> list[s
         for item in invocations:
             published = _epoch(item.get("event_time"))
             if (
-                item.get("source") == "sns"
+                item.get("source") in ("sns", "sqs")  # direct, or queue delivery
                 and item.get("event_source") == parent["service"]
                 and published is not None
                 and parent["start"] - 0.05 <= published <= parent["end"] + 0.05
@@ -90,9 +90,15 @@ def flow_tree(invocations: list[dict[str, Any]], root: dict[str, Any]) -> list[s
                 delivery = (item["start"] - published) * 1000
                 outcome = "ok" if item["ok"] else f"FAILED {item.get('error_type')}"
                 attempt = f" attempt {item['attempt']}" if item.get("attempt", 1) > 1 else ""
+                via = (
+                    f"through its queue (batch of {item.get('batch_size', 1)}), "
+                    if item.get("source") == "sqs"
+                    else ""
+                )
                 lines.append(
                     f"{inner}{'└─' if end else '├─'} {item['service']:<20} {outcome}{attempt}  "
-                    f"delivered after {delivery:.0f} ms, ran {item.get('duration_ms', 0):.0f} ms"
+                    f"{via}delivered after {delivery:.0f} ms, "
+                    f"ran {item.get('duration_ms', 0):.0f} ms"
                 )
                 walk(item, inner + ("   " if end else "│  "))
 

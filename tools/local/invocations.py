@@ -9,6 +9,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from messaging.errors import MalformedMessageError
+from messaging.queue_records import as_sns_record, is_queue_event
+
 from .console import Console
 
 
@@ -49,6 +52,8 @@ def describe_event(event: Any) -> dict[str, Any]:
     if event.get("version") == "2.0" and "routeKey" in event:
         return {"event_type": "http", "route": event["routeKey"], "path": event.get("rawPath")}
     records = event.get("Records")
+    if is_queue_event(event):
+        return _describe_batch(list(event["Records"]))
     if isinstance(records, list) and records and isinstance(records[0], dict):
         sns = records[0].get("Sns") or {}
         found: dict[str, Any] = {"event_type": "sns"}
@@ -66,3 +71,20 @@ def describe_event(event: Any) -> dict[str, Any]:
     if event.get("source") == "aws.events":
         return {"event_type": "schedule"}
     return {"event_type": "custom"}
+
+
+def _describe_batch(records: list[Any]) -> dict[str, Any]:
+    """An SQS batch: its first event as for SNS, and every order id it carries."""
+    described = []
+    for index, record in enumerate(records):
+        with contextlib.suppress(MalformedMessageError, AttributeError):
+            described.append(describe_event({"Records": [as_sns_record(record, index)]}))
+    first = described[0] if described else {"event_type": "sqs"}
+    order_ids = [d["order_id"] for d in described if d.get("order_id")]
+    message_ids = [r.get("messageId") for r in records if isinstance(r, dict)]
+    return {
+        **first,
+        "batch_size": len(records),
+        "order_ids": order_ids,
+        "message_ids": message_ids,
+    }

@@ -29,6 +29,7 @@ from tools.contract import REGION, Provisioned, on_failure_record, provision, us
 from . import artifacts, tokens
 from .console import Console
 from .delivery import Delivery
+from .event_source_mapping import EventSourceMappings
 from .frontdoor import FrontDoor, routes
 from .invocations import Recorder, describe_event
 from .invoker import EVENT_AGE_EXCEEDED, AsyncInvoker, Pending
@@ -51,6 +52,9 @@ class Options:
     services: list[str] | None = None  # None: every service
     backoff_s: float = 1.0  # first retry delay, doubled each retry (AWS: about 1, then 2 min)
     deliver: bool = True  # subscribe the services to their topics and deliver
+    # False: queue-delivered subscriptions are delivered directly too (the reliability
+    # suite's faults and accounting are those of the asynchronous invoke path)
+    queue_delivery: bool = True
     build: bool = True
     seed: Path | None = SEED_FILE
     fail_services: frozenset[str] = frozenset()
@@ -86,6 +90,7 @@ class System:
         self.workers: dict[str, WorkerPool] = {}
         self.invokers: dict[str, AsyncInvoker] = {}
         self.delivery: Delivery | None = None
+        self.mappings: EventSourceMappings | None = None
         self.front_door: FrontDoor | None = None
         self.recorder: Recorder | None = None
         self.traces: TraceCollector | None = None
@@ -133,8 +138,22 @@ class System:
             report=self.console.system,
             faults=opts.faults,
         )
+        # Queue-delivered subscriptions: SQS -> event source mapping, a synchronous invoke.
+        self.mappings = EventSourceMappings(
+            self.endpoint_url,
+            ENVIRONMENT,
+            lambda service, event: self.invoke(service, event, source="sqs"),
+            visibility_timeout_s=max(1, round(opts.backoff_s)),
+            stopping=self.stopping,
+            report=self.console.system,
+        )
         if opts.deliver:
-            self.delivery.subscribe(self.services, self.all_services, self.provisioned.topic_arns)
+            self.delivery.subscribe(
+                self.services, self.all_services, self.provisioned.topic_arns,
+                queued_too=not opts.queue_delivery,
+            )  # fmt: skip
+            if opts.queue_delivery:
+                self.mappings.create(self.services, self.all_services, self.provisioned.topic_arns)
         # The functions trace with OpenTelemetry, as with tracing_backend = "otel" in AWS,
         # to a collector standing in for the ADOT layer's (make demo prints the trace).
         self.traces = TraceCollector(self.state_dir / "traces.jsonl").start()
@@ -155,6 +174,7 @@ class System:
             self.invokers[name].start()
         if opts.deliver:
             self.delivery.start(self.services)
+            self.mappings.start()
         self.front_door = FrontDoor(
             routes(self.services.values()), self.invoke, HOST, http_port, control=self.control,
             token_key=tokens.key_in(self.state_dir),
@@ -296,7 +316,8 @@ class System:
         )  # fmt: skip
 
     def idle(self) -> bool:
-        return all(invoker.idle for invoker in self.invokers.values())
+        mappings_idle = self.mappings is None or self.mappings.idle()
+        return all(invoker.idle for invoker in self.invokers.values()) and mappings_idle
 
     def control(self, method: str, path: str, body: bytes, source: str) -> tuple[int, Any]:
         """The front door's ``/__local/`` API: state, invocations, invoke/<service>."""
@@ -364,6 +385,8 @@ class System:
         if self.delivery:
             self.delivery.stop()
         for thread in self.delivery.threads if self.delivery else []:
+            thread.join(timeout=1.5)
+        for thread in self.mappings.threads if self.mappings else []:
             thread.join(timeout=1.5)
         if self.traces:
             self.traces.stop()

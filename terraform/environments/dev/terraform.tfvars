@@ -11,6 +11,11 @@ reserved_concurrency     = 5
 error_alarm_threshold    = 5
 throttle_alarm_threshold = 5
 
+# SES limits the sending rate: at most this many order_confirmation invocations at once.
+queue_maximum_concurrency_overrides = {
+  order_confirmation = 2
+}
+
 api_throttling_burst_limit          = 20
 api_throttling_rate_limit           = 10
 delivery_status_success_sample_rate = 100

@@ -14,6 +14,11 @@ reserved_concurrency_overrides = {
   orders_api = 100
 }
 
+# SES limits the sending rate: at most this many order_confirmation invocations at once.
+queue_maximum_concurrency_overrides = {
+  order_confirmation = 10
+}
+
 api_throttling_burst_limit          = 200
 api_throttling_rate_limit           = 100
 delivery_status_success_sample_rate = 10

@@ -11,6 +11,11 @@ reserved_concurrency     = 10
 error_alarm_threshold    = 3
 throttle_alarm_threshold = 3
 
+# SES limits the sending rate: at most this many order_confirmation invocations at once.
+queue_maximum_concurrency_overrides = {
+  order_confirmation = 2
+}
+
 api_throttling_burst_limit          = 50
 api_throttling_rate_limit           = 25
 delivery_status_success_sample_rate = 50

@@ -42,19 +42,31 @@ module "queue_alarms" {
   alarm_topic_arn = var.alarm_topic_arn
   tags            = var.tags
 
-  alarms = {
-    for key, queue in merge(
-      { on-failure-queue-not-empty = aws_sqs_queue.on_failure.name },
-      local.has_subs ? { delivery-dlq-not-empty = aws_sqs_queue.delivery_dlq[0].name } : {},
-      ) : key => {
-      metric              = "ApproximateNumberOfMessagesVisible"
-      dimensions          = { QueueName = queue }
-      statistic           = "Maximum"
-      threshold           = 0
-      comparison_operator = "GreaterThanThreshold"
-      description         = "Queue ${queue} holds events that were not handled: inspect and redrive them."
-    }
-  }
+  alarms = merge(
+    {
+      for key, queue in merge(
+        { on-failure-queue-not-empty = aws_sqs_queue.on_failure.name },
+        local.has_subs ? { delivery-dlq-not-empty = aws_sqs_queue.delivery_dlq[0].name } : {},
+        { for t, q in aws_sqs_queue.delivery_dead_letter : "${replace(t, "_", "-")}-queue-dlq-not-empty" => q.name },
+        ) : key => {
+        metric              = "ApproximateNumberOfMessagesVisible"
+        dimensions          = { QueueName = queue }
+        statistic           = "Maximum"
+        threshold           = 0
+        comparison_operator = "GreaterThanThreshold"
+        description         = "Queue ${queue} holds events that were not handled: inspect and redrive them."
+      }
+    },
+    {
+      for t, q in aws_sqs_queue.delivery : "${replace(t, "_", "-")}-queue-oldest-message" => {
+        metric      = "ApproximateAgeOfOldestMessage"
+        dimensions  = { QueueName = q.name }
+        statistic   = "Maximum"
+        threshold   = var.queue_oldest_message_alarm_s
+        description = "Queue ${q.name} holds a message older than ${var.queue_oldest_message_alarm_s} s: ${local.function_name} is falling behind or failing."
+      }
+    },
+  )
 }
 
 moved {

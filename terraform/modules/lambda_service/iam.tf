@@ -52,6 +52,15 @@ locals {
         Resource = [module.queue_key.arn]
       },
     ],
+    length(local.queued_subs) == 0 ? [] : [
+      {
+        # What the event source mapping does with the function's role.
+        Sid      = "ReadOwnDeliveryQueues"
+        Effect   = "Allow"
+        Action   = ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+        Resource = sort([for q in values(aws_sqs_queue.delivery) : q.arn])
+      },
+    ],
     length(var.publish_topics) == 0 ? [] : [
       {
         Sid      = "PublishDeclaredEvents"

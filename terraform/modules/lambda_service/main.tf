@@ -1,7 +1,8 @@
 # One service of the system: its function, log group and asynchronous invoke
 # configuration here; its role (iam.tf), queue key (kms.tf), dead-letter queues
-# (queues.tf), SNS subscriptions (subscriptions.tf), alarms (alarms.tf) and
-# schedule (schedule.tf) beside it.
+# (queues.tf), SNS subscriptions (subscriptions.tf), queue-delivered
+# subscriptions (queue_delivery.tf), alarms (alarms.tf) and schedule
+# (schedule.tf) beside it.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -15,6 +16,8 @@ locals {
   function_name = "${var.environment}-${replace(var.service_name, "_", "-")}"
   function_arn  = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.function_name}"
   has_subs      = length(var.subscriptions) > 0
+  direct_subs   = { for t, s in var.subscriptions : t => s if s.delivery == "direct" }
+  queued_subs   = { for t, s in var.subscriptions : t => s if s.delivery == "queue" }
 
   # Environment-variable suffix: upper-cased, non-alphanumerics to "_".
   env_key = { for k in distinct(concat(keys(var.publish_topics), keys(var.tables), keys(var.buckets), keys(var.email_senders))) :

@@ -40,7 +40,7 @@ output "delivery_dlq_url" {
 
 output "subscription_arns" {
   description = "ARNs of the service's subscriptions, by topic."
-  value       = { for k, s in aws_sns_topic_subscription.this : k => s.arn }
+  value       = { for k, s in merge(aws_sns_topic_subscription.this, aws_sns_topic_subscription.queue) : k => s.arn }
 }
 
 output "environment_variables" {
@@ -71,14 +71,15 @@ output "on_failure" {
 }
 
 output "subscriptions" {
-  description = "The service's subscriptions by topic: topic ARN, protocol, filter policy and scope, redrive target, and the source ARN of the matching invoke permission."
-  value = { for k, s in aws_sns_topic_subscription.this : k => {
+  description = "The service's subscriptions by topic: topic ARN, protocol (lambda, or sqs for queue delivery), endpoint, filter policy and scope, redrive target, and the source ARN of the matching invoke permission (null for queue delivery)."
+  value = { for k, s in merge(aws_sns_topic_subscription.this, aws_sns_topic_subscription.queue) : k => {
     topic_arn           = s.topic_arn
     protocol            = s.protocol
+    endpoint            = s.endpoint
     filter_policy       = s.filter_policy
     filter_policy_scope = s.filter_policy_scope
     redrive_target_arn  = jsondecode(s.redrive_policy).deadLetterTargetArn
-    permission_source   = aws_lambda_permission.sns[k].source_arn
+    permission_source   = try(aws_lambda_permission.sns[k].source_arn, null)
   } }
 }
 
@@ -99,4 +100,20 @@ output "schedule" {
     rule_arn   = aws_cloudwatch_event_rule.schedule[0].arn
     permission = aws_lambda_permission.schedule[0].source_arn
   }
+}
+
+output "delivery_queues" {
+  description = "The queue-delivered subscriptions by topic: queue and dead-letter queue URLs and ARNs, the event source mapping's settings and the subscription's raw delivery."
+  value = { for t, q in aws_sqs_queue.delivery : t => {
+    queue_url               = q.url
+    queue_arn               = q.arn
+    visibility_timeout_s    = q.visibility_timeout_seconds
+    dead_letter_queue_url   = aws_sqs_queue.delivery_dead_letter[t].url
+    dead_letter_queue_arn   = aws_sqs_queue.delivery_dead_letter[t].arn
+    max_receive_count       = jsondecode(q.redrive_policy).maxReceiveCount
+    batch_size              = aws_lambda_event_source_mapping.queue[t].batch_size
+    maximum_batching_window = aws_lambda_event_source_mapping.queue[t].maximum_batching_window_in_seconds
+    maximum_concurrency     = one(aws_lambda_event_source_mapping.queue[t].scaling_config).maximum_concurrency
+    raw_message_delivery    = aws_sns_topic_subscription.queue[t].raw_message_delivery
+  } }
 }

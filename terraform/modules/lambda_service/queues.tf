@@ -1,6 +1,17 @@
 # The on-failure destination of asynchronous invocations and the dead-letter
 # queue of the subscriptions, both TLS-only and encrypted with the queue key.
 
+locals {
+  # Every queue of the service refuses requests that do not use TLS.
+  deny_insecure_transport = {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = { AWS = "*" }
+    Action    = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  }
+}
+
 resource "aws_sqs_queue" "on_failure" {
   name                              = "${local.function_name}-on-failure"
   kms_master_key_id                 = module.queue_key.arn
@@ -22,15 +33,8 @@ resource "aws_sqs_queue" "delivery_dlq" {
 resource "aws_sqs_queue_policy" "on_failure" {
   queue_url = aws_sqs_queue.on_failure.id
   policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "DenyInsecureTransport"
-      Effect    = "Deny"
-      Principal = { AWS = "*" }
-      Action    = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-      Resource  = aws_sqs_queue.on_failure.arn
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
+    Version   = "2012-10-17"
+    Statement = [merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.on_failure.arn })]
   })
 }
 
@@ -49,14 +53,7 @@ resource "aws_sqs_queue_policy" "delivery_dlq" {
         Resource  = aws_sqs_queue.delivery_dlq[0].arn
         Condition = { ArnEquals = { "aws:SourceArn" = sort([for s in values(var.subscriptions) : s.arn]) } }
       },
-      {
-        Sid       = "DenyInsecureTransport"
-        Effect    = "Deny"
-        Principal = { AWS = "*" }
-        Action    = ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-        Resource  = aws_sqs_queue.delivery_dlq[0].arn
-        Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      },
+      merge(local.deny_insecure_transport, { Resource = aws_sqs_queue.delivery_dlq[0].arn }),
     ]
   })
 }

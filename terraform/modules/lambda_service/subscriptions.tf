@@ -1,9 +1,9 @@
-# One subscription per consumed topic, with the manifest's filter policy and a
-# redrive to the delivery dead-letter queue; SNS may invoke the function only
-# from that topic.
+# One subscription per directly delivered topic, with the manifest's filter
+# policy and a redrive to the delivery dead-letter queue; SNS may invoke the
+# function only from that topic. Queue-delivered topics: queue_delivery.tf.
 
 resource "aws_lambda_permission" "sns" {
-  for_each = var.subscriptions
+  for_each = local.direct_subs
 
   statement_id   = "sns-${each.key}"
   action         = "lambda:InvokeFunction"
@@ -14,7 +14,7 @@ resource "aws_lambda_permission" "sns" {
 }
 
 resource "aws_sns_topic_subscription" "this" {
-  for_each = var.subscriptions
+  for_each = local.direct_subs
 
   topic_arn           = each.value.arn
   protocol            = "lambda"

@@ -174,12 +174,43 @@ variable "publish_topics" {
 }
 
 variable "subscriptions" {
-  description = "One subscription per topic the service consumes, by catalog topic name, with the filter policy (JSON, scope MessageAttributes) built from the manifest."
+  description = "One subscription per topic the service consumes, by catalog topic name, with the filter policy (JSON, scope MessageAttributes) built from the manifest, and its delivery: direct (SNS invokes the function) or queue (SNS -> SQS -> event source mapping, with the queue settings)."
   type = map(object({
     arn           = string
     filter_policy = string
+    delivery      = optional(string, "direct")
+    queue = optional(object({
+      batch_size                = number
+      maximum_batching_window_s = number
+      maximum_concurrency       = number
+      max_receive_count         = number
+      raw_message_delivery      = bool
+      dead_letter_retention_s   = number
+      visibility_timeout_s      = number
+    }))
   }))
   default = {}
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : contains(["direct", "queue"], s.delivery) && (s.delivery == "queue") == (s.queue != null)])
+    error_message = "A subscription's delivery is direct (no queue settings) or queue (with queue settings)."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.subscriptions) : s.queue == null ? true : s.queue.maximum_concurrency >= 2 && s.queue.maximum_concurrency <= 1000])
+    error_message = "An event source mapping's maximum concurrency is 2 to 1000."
+  }
+}
+
+variable "queue_oldest_message_alarm_s" {
+  description = "Age in seconds of the oldest message of a delivery queue at which its alarm fires: the consumer is falling behind."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.queue_oldest_message_alarm_s >= 60
+    error_message = "The oldest-message alarm needs at least 60 seconds."
+  }
 }
 
 variable "tables" {

@@ -26,6 +26,7 @@ locals {
   manifest_schema = jsondecode(file("${local.repo_root}/services/service.schema.json")).properties
   defaults        = { for k, p in local.manifest_schema : k => p.default if can(p.default) }
   retry_defaults  = { for k, p in local.manifest_schema.retries.properties : k => p.default if can(p.default) }
+  queue_defaults  = { for k, p in local.manifest_schema.subscribes.items.properties.queue.properties : k => p.default if can(p.default) }
 
   services = { for name, m in local.manifests : name => {
     handler                = m.handler
@@ -36,12 +37,16 @@ locals {
     maximum_retry_attempts = try(m.retries.maximum_retry_attempts, local.retry_defaults.maximum_retry_attempts)
     maximum_event_age_s    = try(m.retries.maximum_event_age_s, local.retry_defaults.maximum_event_age_s)
     publishes              = [for e in m.publishes : e]
-    subscribes             = [for s in m.subscribes : { event_type = s.event_type, filter_json = jsonencode(try(s.filter, {})) }]
-    routes                 = [for r in try(m.routes, local.defaults.routes) : { method = r.method, path = r.path, auth = try(r.auth, ""), scopes = try(r.scopes, []) }]
-    schedule               = try(m.schedule, null)
-    tables                 = { for t, access in try(m.resources.tables, {}) : t => access }
-    buckets                = { for b, access in try(m.resources.buckets, {}) : b => access }
-    email_senders          = [for s in try(m.resources.email_senders, []) : s]
+    subscribes = [for s in m.subscribes : {
+      event_type    = s.event_type
+      filter_json   = jsonencode(try(s.filter, {}))
+      delivery_json = jsonencode({ delivery = try(s.delivery, "direct"), queue = try(s.queue, {}) })
+    }]
+    routes        = [for r in try(m.routes, local.defaults.routes) : { method = r.method, path = r.path, auth = try(r.auth, ""), scopes = try(r.scopes, []) }]
+    schedule      = try(m.schedule, null)
+    tables        = { for t, access in try(m.resources.tables, {}) : t => access }
+    buckets       = { for b, access in try(m.resources.buckets, {}) : b => access }
+    email_senders = [for s in try(m.resources.email_senders, []) : s]
   } }
 
   # Declarations that do not match the catalog or shared/resources.json.
@@ -58,12 +63,41 @@ locals {
     for topic in distinct([for x in s.subscribes : try(local.events[x.event_type].topic, "")]) : topic => {
       event_types = sort(distinct([for x in s.subscribes : x.event_type if try(local.events[x.event_type].topic, "") == topic]))
       filters     = distinct([for x in s.subscribes : x.filter_json if try(local.events[x.event_type].topic, "") == topic])
+      deliveries  = distinct([for x in s.subscribes : x.delivery_json if try(local.events[x.event_type].topic, "") == topic])
     } if topic != ""
   } }
 
   conflicting_filters = { for name, topics in local.subscribed_topics : name => [
     for topic, t in topics : topic if length(t.filters) > 1
   ] }
+  conflicting_deliveries = { for name, topics in local.subscribed_topics : name => [
+    for topic, t in topics : topic if length(t.deliveries) > 1
+  ] }
+
+  # Per (service, topic): direct, or queue with its settings over the schema's defaults.
+  # The visibility timeout is six function timeouts plus the batching window (AWS's
+  # advice; tools/topology.py derives the same); an environment may override the
+  # maximum concurrency per service.
+  deliveries = { for name, topics in local.subscribed_topics : name => {
+    for topic, t in topics : topic => jsondecode(t.deliveries[0])
+  } }
+  queue_settings = { for name, topics in local.deliveries : name => {
+    for topic, d in topics : topic => merge(local.queue_defaults, d.queue) if d.delivery == "queue"
+  } }
+  subscription_deliveries = { for name, topics in local.deliveries : name => {
+    for topic, d in topics : topic => d.delivery == "direct" ? { delivery = "direct", queue = null } : {
+      delivery                                                            = "queue"
+      queue = {
+        batch_size                = local.queue_settings[name][topic].batch_size
+        maximum_batching_window_s = local.queue_settings[name][topic].maximum_batching_window_s
+        maximum_concurrency       = lookup(var.queue_maximum_concurrency_overrides, name, local.queue_settings[name][topic].maximum_concurrency)
+        max_receive_count         = local.queue_settings[name][topic].max_receive_count
+        raw_message_delivery      = local.queue_settings[name][topic].raw_message_delivery
+        dead_letter_retention_s   = local.queue_settings[name][topic].dead_letter_retention_s
+        visibility_timeout_s      = min(6 * local.services[name].timeout_s + local.queue_settings[name][topic].maximum_batching_window_s, 43200)
+      }
+    }
+  } }
 
   filter_policies = { for name, topics in local.subscribed_topics : name => {
     for topic, t in topics : topic => jsonencode(merge(
@@ -102,6 +136,10 @@ resource "terraform_data" "manifest_checks" {
     precondition {
       condition     = length(local.conflicting_filters[each.key]) == 0
       error_message = "Service ${each.key}: the event types it subscribes to on topic(s) ${join(", ", local.conflicting_filters[each.key])} carry different extra filters; one SNS subscription per topic can hold only one filter. Give them the same filter in services/${each.key}/service.json."
+    }
+    precondition {
+      condition     = length(local.conflicting_deliveries[each.key]) == 0
+      error_message = "Service ${each.key}: the event types it subscribes to on topic(s) ${join(", ", local.conflicting_deliveries[each.key])} carry different delivery settings; one subscription per topic has one delivery. Give them the same delivery and queue in services/${each.key}/service.json."
     }
     precondition {
       condition     = length(local.unknown_references[each.key]) == 0
@@ -245,6 +283,8 @@ module "services" {
   subscriptions = { for t, policy in local.filter_policies[each.key] : t => {
     arn           = module.topics[t].arn
     filter_policy = policy
+    delivery      = local.subscription_deliveries[each.key][t].delivery
+    queue         = local.subscription_deliveries[each.key][t].queue
   } }
 
   tables = { for t, access in each.value.tables : t => merge(module.shared.tables[t], {

@@ -65,6 +65,17 @@ variable "reserved_concurrency_overrides" {
   default     = {}
 }
 
+variable "queue_maximum_concurrency_overrides" {
+  description = "Maximum concurrency of the event source mappings of a service's queue-delivered subscriptions, per service name, overriding the manifest's."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for n in values(var.queue_maximum_concurrency_overrides) : n >= 2 && n <= 1000])
+    error_message = "An event source mapping's maximum concurrency is 2 to 1000."
+  }
+}
+
 variable "alarm_period_s" {
   description = "Period of every alarm, in seconds."
   type        = number

@@ -13,6 +13,13 @@ Three kinds of failure, three behaviours:
   right now by another attempt raises ``EventInProgressError`` so Lambda retries it
   later (see ``idempotency``; on by default wherever ``TABLE_IDEMPOTENCY`` is set,
   ``@router.on(..., idempotent=False)`` opts a handler out).
+
+An SQS event (a queue between the topic and the function, read by an event source
+mapping) is handled record by record with the same decoding, validation and
+idempotency; instead of raising, the router returns ``{"batchItemFailures": [...]}``
+naming exactly the records that failed, so SQS redelivers only those. A poison record
+still goes to the dead-letter queue at once and counts as done. ``@router.batch``
+handlers take all of a batch's envelopes of one type and make one bulk call.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,14 +43,19 @@ from .errors import (
     UnknownEventTypeError,
     UnknownEventVersionError,
 )
-from .idempotency import run_once
+from .idempotency import claim, complete, release, run_once
 from .logs import get_logger, invocation, log_context
+from .queue_records import as_sns_record, is_queue_event, message_id
 from .versions import accepted_versions, conversion_path, load_converters
 
 __all__ = ["Router", "decode_record", "sns_records", "to_accepted_version"]
 
 EventHandler = Callable[[Envelope], Any]
 H = TypeVar("H", bound=EventHandler)
+# A batch handler takes envelopes of one type and returns the ids of those that failed
+# (``None`` or an empty collection: all succeeded); raising fails them all.
+BatchHandler = Callable[[list[Envelope]], Iterable[str] | None]
+B = TypeVar("B", bound=BatchHandler)
 
 _log = get_logger("messaging")
 
@@ -136,8 +148,18 @@ def to_accepted_version(envelope: Envelope, service: str) -> Envelope:
 
 @dataclass(frozen=True, slots=True)
 class _Route:
-    handler: EventHandler
+    handler: Callable[..., Any]
     idempotent: bool
+    batch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """One record of an SQS batch, decoded: its SQS id, the original record, the event."""
+
+    message_id: str
+    record: Mapping[str, Any]
+    envelope: Envelope
 
 
 class Router:
@@ -173,9 +195,35 @@ class Router:
 
         return register
 
+    def batch(self, event_type: str, *, idempotent: bool = True) -> Callable[[B], B]:
+        """Register the decorated function as the batch handler of ``event_type``.
+
+        It receives every envelope of that type in an SQS batch (one record at a time
+        for direct delivery) and returns the ids of the envelopes that failed; those
+        records alone are retried. Envelopes already handled are left out.
+
+        >>> @router.batch("order.placed")
+        ... def confirm_all(events: list[Envelope]) -> list[str]:
+        ...     return bulk_send([e.data for e in events]).failed_event_ids
+        """
+        load_catalog().spec(event_type)
+        if event_type in self._routes:
+            raise ValueError(f"a handler for {event_type!r} is already registered")
+
+        def register(handler: B) -> B:
+            self._routes[event_type] = _Route(handler, idempotent, batch=True)
+            return handler
+
+        return register
+
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        """The Lambda entry point: handle every record, or raise so Lambda retries."""
+        """The Lambda entry point: handle every record, or raise so Lambda retries.
+
+        For an SQS event, returns ``{"batchItemFailures": [{"itemIdentifier": ...}]}``.
+        """
         with invocation(context):
+            if is_queue_event(event):
+                return self._handle_queue(event["Records"], context)
             return self._handle_records(event, context)
 
     def _handle_records(self, event: Any, context: Any) -> dict[str, Any]:
@@ -189,15 +237,7 @@ class Router:
         for record in records:
             event_type = _metric_type(record)
             try:
-                envelope = decode_record(record)
-                event_type = envelope.type
-                route = self._routes.get(envelope.type)
-                if route is None:
-                    raise UnknownEventTypeError(
-                        f"service {settings().service!r} has no handler for {envelope.type!r} "
-                        f"(it handles {', '.join(sorted(self._routes)) or 'nothing'})"
-                    )
-                envelope = to_accepted_version(envelope, settings().service)
+                envelope, route = self._decode(record)
                 self._dispatch(route, envelope, context)
             except PoisonMessageError as error:
                 self._reject({"Records": [record]}, error, context, event_type)
@@ -207,6 +247,107 @@ class Router:
         return {"handled": handled, "rejected": rejected}
 
     __call__ = handle
+
+    def _decode(self, record: Mapping[str, Any]) -> tuple[Envelope, _Route]:
+        envelope = decode_record(record)
+        route = self._routes.get(envelope.type)
+        if route is None:
+            raise UnknownEventTypeError(
+                f"service {settings().service!r} has no handler for {envelope.type!r} "
+                f"(it handles {', '.join(sorted(self._routes)) or 'nothing'})"
+            )
+        return to_accepted_version(envelope, settings().service), route
+
+    def _handle_queue(self, records: list[Any], context: Any) -> dict[str, Any]:
+        failed: list[str] = []
+        batches: dict[str, list[_Queued]] = {}
+        for index, record in enumerate(records):
+            try:
+                identifier = message_id(record, index)
+            except PoisonMessageError as error:
+                # Without an id the record cannot be named as failed: fail the whole batch.
+                raise MalformedMessageError(str(error)) from None
+            event_type = metrics.UNKNOWN_TYPE
+            try:
+                sns_record = as_sns_record(record, index)
+                event_type = _metric_type(sns_record)
+                envelope, route = self._decode(sns_record)
+                if route.batch:
+                    batches.setdefault(envelope.type, []).append(
+                        _Queued(identifier, record, envelope)
+                    )
+                    continue
+                self._dispatch(route, envelope, context)
+            except PoisonMessageError as error:
+                if not self._rejected_from_queue(record, error, context, event_type):
+                    failed.append(identifier)
+            except Exception:  # logged by _dispatch; SQS redelivers the record
+                failed.append(identifier)
+        for event_type, queued in batches.items():
+            failed.extend(self._dispatch_batch(self._routes[event_type], queued, context))
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+
+    def _rejected_from_queue(
+        self, record: Mapping[str, Any], error: PoisonMessageError, context: Any, event_type: str
+    ) -> bool:
+        """Dead-letter a poison record; False when that failed, so SQS keeps the record."""
+        try:
+            self._reject({"Records": [record]}, error, context, event_type)
+        except Exception:
+            _log.exception("poison record kept on the queue", extra={"error": str(error)})
+            return False
+        return True
+
+    def _dispatch_batch(self, route: _Route, queued: list[_Queued], context: Any) -> list[str]:
+        """Run a batch handler over ``queued``; the SQS ids of the records that failed."""
+        current = settings()
+        table = current.idempotency_table if route.idempotent else None
+        claimed: list[_Queued] = []
+        failed: list[str] = []
+        for item in queued:
+            try:
+                if table is None or claim(table, current.service, item.envelope, context)[0]:
+                    claimed.append(item)
+            except PoisonMessageError as error:
+                if not self._rejected_from_queue(item.record, error, context, item.envelope.type):
+                    failed.append(item.message_id)
+            except Exception:
+                _log.exception("event not claimed", extra={"event_id": item.envelope.id})
+                failed.append(item.message_id)
+        if not claimed:
+            return failed
+        event_type = claimed[0].envelope.type
+        started = time.perf_counter()
+        with tracing.span("handle_batch", event_type=event_type, size=str(len(claimed))):
+            try:
+                reported = route.handler([item.envelope for item in claimed])
+                bad = {str(event_id) for event_id in reported or ()}
+            except Exception:
+                _log.exception("batch handler failed", extra={"event_type": event_type})
+                bad = {item.envelope.id for item in claimed}
+        handled = 0
+        per_event_ms = (time.perf_counter() - started) * 1000 / len(claimed)
+        for item in claimed:
+            outcome = "Failed" if item.envelope.id in bad else "Handled"
+            metrics.handled(event_type, per_event_ms, outcome)
+            if item.envelope.id in bad:
+                failed.append(item.message_id)
+                if table is not None:
+                    release(table, current.service, item.envelope)
+                continue
+            handled += 1
+            if table is not None:
+                complete(table, current.service, item.envelope, None)
+        _log.info(
+            "batch handled",
+            extra={
+                "event_type": event_type,
+                "handled": handled,
+                "failed": len(failed),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return failed
 
     def _dispatch(self, route: _Route, envelope: Envelope, context: Any) -> None:
         fields = {
@@ -241,12 +382,13 @@ class Router:
             )
 
     def _run(self, route: _Route, envelope: Envelope, context: Any) -> Any:
+        handler = route.handler
+        if route.batch:
+            handler = _one_of_batch(route.handler)
         current = settings()
         if route.idempotent and current.idempotency_table:
-            return run_once(
-                current.idempotency_table, current.service, envelope, route.handler, context
-            )
-        return route.handler(envelope)
+            return run_once(current.idempotency_table, current.service, envelope, handler, context)
+        return handler(envelope)
 
     def _reject(
         self, payload: Any, error: PoisonMessageError, context: Any, event_type: str
@@ -267,3 +409,17 @@ class Router:
                 "payload_preview": json.dumps(payload, default=str)[:500],
             },
         )
+
+
+def _one_of_batch(handler: Callable[..., Any]) -> EventHandler:
+    """A batch handler run on one envelope (direct delivery), raising if it reports failure."""
+
+    def run(envelope: Envelope) -> None:
+        if envelope.id in {str(event_id) for event_id in handler([envelope]) or ()}:
+            raise BatchItemError(f"the batch handler reported event {envelope.id} as failed")
+
+    return run
+
+
+class BatchItemError(Exception):
+    """A batch handler reported this event as failed (direct delivery retries it)."""

@@ -35,7 +35,10 @@ __all__ = [
     "IN_PROGRESS",
     "EventInProgressError",
     "PayloadMismatchError",
+    "claim",
+    "complete",
     "payload_digest",
+    "release",
     "run_once",
 ]
 
@@ -82,8 +85,31 @@ def run_once(
     context: Any = None,
 ) -> Any:
     """Run ``handler(envelope)`` unless ``service`` already handled this event id."""
+    claimed, previous = claim(table, service, envelope, context)
+    if not claimed:
+        return previous
+    try:
+        result = handler(envelope)
+    except BaseException:
+        # Release the claim so Lambda's retry runs the handler again.
+        release(table, service, envelope)
+        raise
+    complete(table, service, envelope, result)
+    return result
+
+
+def _key(service: str, envelope: Envelope) -> dict[str, dict[str, str]]:
+    return {"id": {"S": f"{service}#{envelope.id}"}}
+
+
+def claim(table: str, service: str, envelope: Envelope, context: Any = None) -> tuple[bool, Any]:
+    """Mark the event in progress: ``(True, None)``, or ``(False, result)`` if already handled.
+
+    Raises ``EventInProgressError`` while another attempt holds it and
+    ``PayloadMismatchError`` when the id was handled with a different payload.
+    """
     client = aws.client("dynamodb")
-    key = {"id": {"S": f"{service}#{envelope.id}"}}
+    key = _key(service, envelope)
     digest = payload_digest(envelope)
     now = time.time()
     try:
@@ -111,24 +137,27 @@ def run_once(
         existing = error.response.get("Item") or client.get_item(
             TableName=table, Key=key, ConsistentRead=True
         ).get("Item", {})
-        return _already_seen(existing, digest, envelope, service)
-    try:
-        result = handler(envelope)
-    except BaseException:
-        # Release the claim so Lambda's retry runs the handler again.
-        client.delete_item(TableName=table, Key=key)
-        raise
+        return False, _already_seen(existing, digest, envelope, service)
+    return True, None
+
+
+def release(table: str, service: str, envelope: Envelope) -> None:
+    """Give up a claim, so that a retry runs the handler again."""
+    aws.client("dynamodb").delete_item(TableName=table, Key=_key(service, envelope))
+
+
+def complete(table: str, service: str, envelope: Envelope, result: Any) -> None:
+    """Record the event as handled, with the handler's result (truncated past 64 KB)."""
     encoded = json.dumps(result, default=str)
     if len(encoded) > _MAX_RESULT_BYTES:
         encoded = json.dumps({"truncated": True, "bytes": len(encoded)})
-    client.update_item(
+    aws.client("dynamodb").update_item(
         TableName=table,
-        Key=key,
+        Key=_key(service, envelope),
         UpdateExpression="SET #status = :completed, #result = :result REMOVE in_progress_until",
         ExpressionAttributeNames={"#status": "status", "#result": "result"},
         ExpressionAttributeValues={":completed": {"S": COMPLETED}, ":result": {"S": encoded}},
     )
-    return result
 
 
 def _already_seen(existing: dict[str, Any], digest: str, envelope: Envelope, service: str) -> Any:

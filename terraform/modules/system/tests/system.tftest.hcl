@@ -321,6 +321,65 @@ run "different_filters_on_one_topic_fail_the_plan" {
   expect_failures = [terraform_data.manifest_checks]
 }
 
+run "different_deliveries_on_one_topic_fail_the_plan" {
+  command = plan
+
+  variables {
+    services_dirs = ["tests/fixtures/conflicting_deliveries"]
+  }
+
+  expect_failures = [terraform_data.manifest_checks]
+}
+
+run "queue_delivery_follows_the_manifest_and_the_environment" {
+  command = plan
+
+  variables {
+    queue_maximum_concurrency_overrides = { order_confirmation = 7 }
+  }
+
+  assert {
+    condition = (
+      module.services["order_confirmation"].subscriptions["orders"].protocol == "sqs" &&
+      module.services["order_confirmation"].subscriptions["orders"].endpoint == module.services["order_confirmation"].delivery_queues["orders"].queue_arn &&
+      module.services["order_confirmation"].subscriptions["orders"].permission_source == null &&
+      module.services["order_confirmation"].subscriptions["orders"].filter_policy == jsonencode({ event_type = ["order.placed"] })
+    )
+    error_message = "order_confirmation's topic delivers to its queue, with the filter policy, and may not invoke the function."
+  }
+
+  assert {
+    condition = (
+      module.services["order_confirmation"].delivery_queues["orders"].batch_size == 10 &&
+      module.services["order_confirmation"].delivery_queues["orders"].maximum_batching_window == 1 &&
+      module.services["order_confirmation"].delivery_queues["orders"].maximum_concurrency == 7 &&
+      module.services["order_confirmation"].delivery_queues["orders"].max_receive_count == 5 &&
+      module.services["order_confirmation"].delivery_queues["orders"].visibility_timeout_s == 6 * 30 + 1 &&
+      module.services["order_confirmation"].delivery_queues["orders"].raw_message_delivery == false
+    )
+    error_message = "The queue and its event source mapping carry the manifest's settings, the derived visibility timeout and the environment's maximum concurrency."
+  }
+
+  assert {
+    condition = (
+      length(module.services["inventory"].delivery_queues) == 0 &&
+      module.services["inventory"].subscriptions["orders"].protocol == "lambda"
+    )
+    error_message = "A direct subscription gets no queue."
+  }
+
+  assert {
+    condition = contains(
+      [for s in jsondecode(module.services["order_confirmation"].role_policy).Statement : s.Sid],
+      "ReadOwnDeliveryQueues"
+      ) && !contains(
+      [for s in jsondecode(module.services["inventory"].role_policy).Statement : s.Sid],
+      "ReadOwnDeliveryQueues"
+    )
+    error_message = "Only a queue-delivered consumer's role may read a delivery queue."
+  }
+}
+
 run "alarms_reach_the_subscribers_once_per_topic" {
   command = plan
 
