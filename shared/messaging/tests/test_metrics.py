@@ -15,7 +15,7 @@ import pytest
 from messaging import Envelope, Router, get_logger, invocation, new_event, publish, publish_many
 from messaging.catalog import load_catalog
 from messaging.metrics import emf_lines
-from tools.contract import load_fixture, sns_event
+from tools.contract import load_fixture, sns_event, sqs_event
 
 AWS_SHAPED_EVENT = load_fixture("sns-lambda-event")
 _check_schema = fastjsonschema.compile(
@@ -191,3 +191,29 @@ def test_the_specification_check_rejects_broken_documents(
     assert emf_problems(document) == []
     breakage(document)
     assert any(problem in p for p in emf_problems(document)), emf_problems(document)
+
+
+def test_a_queue_batch_counts_each_record_handled_or_failed_and_rejects_poison(
+    lambda_env: Any, quiet_logs: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given a bulk handler that reports the second of three orders as failed, and a batch
+    # that also carries an event type the consumer does not handle
+    lambda_env("order_confirmation")
+    router = Router()
+    orders = [new_event("order.placed", load_fixture("order.placed")) for _ in range(3)]
+
+    @router.batch("order.placed", idempotent=False)
+    def confirm_all(events: list[Envelope]) -> list[str]:
+        return [orders[1].id]
+
+    stranger = new_event(
+        "inventory.rejected", {"order_id": "o", "reason": "unknown_sku", "skus": ["A"]}
+    )
+    # when
+    result = router.handle(sqs_event([*orders, stranger]), None)
+    # then one line per event type: two handled and one failed, the stranger rejected
+    assert len(result["batchItemFailures"]) == 1
+    by_type = {line["EventType"]: line for line in _metrics(capsys)}
+    assert (by_type["order.placed"]["Handled"], by_type["order.placed"]["Failed"]) == (2, 1)
+    assert len(by_type["order.placed"]["HandleDuration"]) == 3
+    assert by_type["inventory.rejected"]["Rejected"] == 1
