@@ -279,7 +279,8 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             )
         for interpreter in sorted(set(python.values())):
             runs = ", ".join(name for name in names if python[name] == interpreter)
-            start.notes.append(f"{runs} and their bare baseline ran on {interpreter}")
+            shown = os.path.relpath(interpreter, declarations.ROOT)
+            start.notes.append(f"{runs} and their bare baseline ran on {shown}")
         start.notes.append(
             "first client = messaging.aws_client('sns'), first span = tracing.span(...) for every "
             f"service; {rounds} interleaved runs each"
