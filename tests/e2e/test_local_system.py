@@ -65,6 +65,13 @@ def test_an_order_flows_through_every_service(local: Any) -> None:
     letters = local.cli("dlq", "list")  # nothing failed on the way
     assert letters.returncode == 0
     assert "1 dead letter" not in letters.stdout
+    # order_confirmation reads its queue in batches: its invocation may come after the rest
+    local.wait_for(
+        lambda found: any(
+            i["service"] == "order_confirmation" and order_id in i.get("order_ids", [])
+            for i in found
+        )
+    )
     sent = [m for m in sent_emails(local.state["endpoint_url"]) if order_id in m["subject"]]
     assert [m["destinations"]["ToAddresses"] for m in sent] == [["ada@example.com"]]
 
