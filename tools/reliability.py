@@ -1,17 +1,24 @@
 """Fault-injection suite: publish N events through the local system while things go wrong,
-then account for every one of them.
+then account for every one of them, once for each way a consumer can be fed: subscribed
+directly (SNS invokes it asynchronously, Lambda retries, the on-failure queue) and through
+its SQS queue (the event source mapping's batches, partial batch failures, the queue's
+dead-letter queue).
 
 Injected: handler failures that strike once (half before the handler runs, half after,
 with the response lost), failures that strike every attempt, workers killed
 mid-invocation and handlers that stall past the function's timeout (each once, before or
 after the handler), SNS notifications delivered twice, and throttled ``PublishBatch``
-calls on the publishing side. The events
-are digital orders, so ``order_confirmation`` (one email per order) is their consumer.
+calls on the publishing side. Through a queue, a failure strikes its record alone
+(reported in ``batchItemFailures``), a crash or stall the whole batch, and a duplicate is
+a second copy of the message on the queue. The events are digital orders, so
+``order_confirmation`` (one email per order) is their consumer.
 
-Accounting: every order has exactly one confirmation email or its event is in the
-dead-letter queue; none has two; none is missing.
+Accounting: every order has exactly one confirmation email or its event is in a
+dead-letter queue (the function's on-failure queue or the subscription queue's); none has
+two; none is missing.
 
-    python -m tools.reliability [--events 1000] [--json bench/reliability.json]
+    python -m tools.reliability [--events 1000] [--delivery direct,queue]
+        [--json bench/reliability.json]
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from botocore.awsrequest import AWSResponse
 
 import messaging
 from messaging import PublishError, new_event, publish_many
+from messaging.queue_records import as_sns_record
 from tools.contract import REGION, lambda_environment, load_fixture, use_endpoint
 from tools.dead_letters import receive_all
 from tools.local.client import sent_emails
@@ -41,6 +49,9 @@ from tools.local.system import Faults, Options, System
 from tools.progress import Progress
 
 CONSUMER = "order_confirmation"
+DELIVERIES = ("direct", "queue")
+# The invocation sources of each delivery kind in the system's records.
+SOURCES = {"direct": ("sns", "duplicate"), "queue": ("sqs",)}
 # Long enough that no handler on a loaded machine reaches it unless a fault stalls it: one
 # killed by its timeout after sending its email but before marking the event done would
 # send it again on the retry, as in Lambda.
@@ -82,6 +93,7 @@ class Throttle:
 class Report:
     events: int
     faults: dict[str, float]
+    delivery: str = "direct"
     figures: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -96,13 +108,29 @@ class Report:
         )
 
     def table(self) -> str:
-        rows: list[tuple[str, float]] = [("events published", self.events)]
-        rows += [(name.replace("_", " "), value) for name, value in self.figures.items()]
-        rows += [(f"{name} (s)", round(value, 1)) for name, value in self.seconds.items()]
-        width = max(len(name) for name, _ in rows)
-        lines = [f"{name:<{width}}  {value:>8}" for name, value in rows]
-        lines.append("BALANCED" if self.balanced else "NOT BALANCED")
-        return "\n".join(lines)
+        return table([self])
+
+
+def table(reports: list[Report]) -> str:
+    """One column per delivery kind; a figure a kind does not have shows as ``-``."""
+    names: dict[str, None] = {"events published": None}
+    columns: list[dict[str, Any]] = []
+    for report in reports:
+        column: dict[str, Any] = {"events published": report.events}
+        column |= {name.replace("_", " "): value for name, value in report.figures.items()}
+        column |= {f"{name} (s)": round(value, 1) for name, value in report.seconds.items()}
+        columns.append(column)
+        names |= dict.fromkeys(column)
+    width = max(len(name) for name in names)
+    heads = [report.delivery for report in reports]
+    cell = max(12, *(len(head) for head in heads))
+    lines = [f"{'delivery':<{width}}" + "".join(f"  {head:>{cell}}" for head in heads)]
+    for name in names:
+        values = (str(column.get(name, "-")) for column in columns)
+        lines.append(f"{name:<{width}}" + "".join(f"  {value:>{cell}}" for value in values))
+    verdicts = ("BALANCED" if report.balanced else "NOT BALANCED" for report in reports)
+    lines.append(f"{'':<{width}}" + "".join(f"  {verdict:>{cell}}" for verdict in verdicts))
+    return "\n".join(lines)
 
 
 def _orders(count: int, seed: str) -> list[dict[str, Any]]:
@@ -156,16 +184,50 @@ def _wait_until_quiet(system: System, timeout_s: float) -> None:
     raise TimeoutError(f"events still in flight after {timeout_s:.0f} s")
 
 
-def _progress(system: System, events: int) -> str:
+def _progress(system: System, events: int, delivery: str) -> str:
     counts = system.recorder.counts if system.recorder else Counter()
+    handled = sum(counts[(source, True)] for source in SOURCES[delivery])
+    failed = sum(counts[(source, False)] for source in SOURCES[delivery])
+    if delivery == "queue":
+        mapped = system.mappings.counts if system.mappings else Counter()
+        return (
+            f"{delivery}: {events:,} events  batches ok {handled:,}  failed {failed:,}  "
+            f"records failed {mapped['records_failed']:,}  "
+            f"dead-lettered {mapped['dead_lettered']:,}"
+        )
     # moto delivers while it answers the publish; a producer's re-publish is delivered again
     delivered = system.delivery.received if system.delivery else 0
-    handled = counts[("sns", True)] + counts[("duplicate", True)]
-    failed = counts[("sns", False)] + counts[("duplicate", False)]
     return (
-        f"delivered {delivered:,} (of {events:,} events)  invocations ok {handled:,}  "
-        f"failed {failed:,}  dead-lettered {counts[('dlq', False)]:,}"
+        f"{delivery}: delivered {delivered:,} (of {events:,} events)  invocations ok "
+        f"{handled:,}  failed {failed:,}  dead-lettered {counts[('dlq', False)]:,}"
     )
+
+
+def _order_id(record: dict[str, Any]) -> str:
+    """The order in a Lambda record: an SNS record, or an SQS one whose body SNS sent."""
+    sns = record if "Sns" in record else as_sns_record(record, 0)
+    return str(json.loads(sns["Sns"]["Message"])["data"]["order_id"])
+
+
+def _dead_letters(system: System, sqs: Any) -> Counter[str]:
+    """Order id -> letters in the consumer's dead-letter queues.
+
+    The on-failure queue holds Lambda's destination records (and the router's poison
+    records), each carrying the invocation's event; a subscription queue's dead-letter
+    queue holds the messages SNS sent, as they were.
+    """
+    assert system.provisioned
+    dead: Counter[str] = Counter()
+    for letter in receive_all(sqs, system.provisioned.dead_letter_queues[CONSUMER], 60):
+        payload = json.loads(letter["Body"])["requestPayload"]
+        for record in payload["Records"]:
+            dead[_order_id(record)] += 1
+    for queue in system.mappings.queues if system.mappings else []:
+        if queue.service != CONSUMER:
+            continue
+        for letter in receive_all(sqs, queue.dead_letter_url, 60):
+            dead[_order_id({"eventSource": "aws:sqs", "body": letter["Body"]})] += 1
+    return dead
 
 
 def _account(system: System, orders: list[dict[str, Any]]) -> dict[str, int]:
@@ -175,11 +237,7 @@ def _account(system: System, orders: list[dict[str, Any]]) -> dict[str, int]:
         subject = str(message.get("subject", ""))
         emails[subject.removeprefix("Order ").removesuffix(" confirmed")] += 1
     sqs = boto3.client("sqs", endpoint_url=system.endpoint_url, region_name=REGION)
-    dead: Counter[str] = Counter()
-    for letter in receive_all(sqs, system.provisioned.dead_letter_queues[CONSUMER], 60):
-        payload = json.loads(letter["Body"])["requestPayload"]
-        envelope = json.loads(payload["Records"][0]["Sns"]["Message"])
-        dead[envelope["data"]["order_id"]] += 1
+    dead = _dead_letters(system, sqs)
     ids = [order["order_id"] for order in orders]
     once = sum(1 for i in ids if emails[i] == 1 and not dead[i])
     return {
@@ -194,6 +252,7 @@ def _account(system: System, orders: list[dict[str, Any]]) -> dict[str, int]:
 def run(
     events: int,
     *,
+    delivery: str = "direct",
     transient: float = 0.10,
     permanent: float = 0.01,
     duplicate: float = 0.05,
@@ -204,6 +263,8 @@ def run(
     timeout_s: float = 600,
     state_dir: Path | None = None,
 ) -> Report:
+    if delivery not in DELIVERIES:
+        raise ValueError(f"delivery must be one of {', '.join(DELIVERIES)}, got {delivery!r}")
     seed = seed or uuid.uuid4().hex[:8]
     state_dir = state_dir or Path(".local") / "reliability"
     struck = state_dir / "faults-struck"
@@ -219,9 +280,9 @@ def run(
         # A stalled handler holds a worker until its timeout: a short one keeps the run short.
         timeout_overrides={CONSUMER: CONSUMER_TIMEOUT_S},
         services=[CONSUMER],
-        # The suite accounts for the asynchronous invoke path (retries, on-failure queue):
-        # the consumer is subscribed directly even where its manifest asks for a queue.
-        queue_delivery=False,
+        # "direct": the asynchronous invoke path (retries, on-failure queue), even where
+        # the manifest asks for a queue; "queue": the manifest's queue and its mapping.
+        queue_delivery=delivery == "queue",
         # Lambda waits about a minute before a retry, far longer than a handler runs; a
         # retry much sooner than the handler takes would find a duplicate's claim still
         # in progress on every attempt and dead-letter an event another worker handles.
@@ -240,6 +301,7 @@ def run(
             "crash": crash,
             "timeout": stall,
         },
+        delivery,
     )
     system = System(options)
     saved = dict(os.environ)
@@ -251,19 +313,25 @@ def run(
         orders = _orders(events, seed)
         gate = Throttle(throttle, random.Random(seed))
         started = time.perf_counter()
-        with Progress(lambda: _progress(system, events)):
+        with Progress(lambda: _progress(system, events, delivery)):
             report.figures.update(_publish(system, orders, gate))
             report.figures["publish_batch_calls"] = gate.calls
             report.figures["publish_batch_calls_throttled"] = gate.throttled
             report.seconds["publish"] = time.perf_counter() - started
             _wait_until_quiet(system, timeout_s)
         report.seconds["publish_to_quiet"] = time.perf_counter() - started
-        report.figures["duplicate_deliveries_injected"] = sum(
-            1 for r in system.invocations if r.get("source") == "duplicate"
+        mapped = system.mappings.counts if system.mappings else {}
+        report.figures["duplicate_deliveries_injected"] = (
+            mapped["duplicated"]
+            if delivery == "queue"
+            else sum(1 for r in system.invocations if r.get("source") == "duplicate")
         )
-        runs = [r for r in system.invocations if r.get("source") in {"sns", "duplicate"}]
+        runs = [r for r in system.invocations if r.get("source") in SOURCES[delivery]]
         report.figures["invocations"] = len(runs)
         report.figures["failed_invocations"] = sum(1 for r in runs if not r["ok"])
+        if delivery == "queue":
+            report.figures["records_received"] = sum(r.get("batch_size", 0) for r in runs)
+            report.figures["records_failed"] = mapped["records_failed"]
         errors = Counter(r.get("error_type") for r in runs if not r["ok"])
         report.figures["workers_killed_mid_invocation"] = errors["Runtime.ExitError"]
         report.figures["handlers_timed_out"] = errors["Sandbox.Timedout"]
@@ -279,6 +347,12 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument(
+        "--delivery",
+        type=_deliveries,
+        default=list(DELIVERIES),
+        help=f"comma-separated delivery kinds, each run in turn (default {','.join(DELIVERIES)})",
+    )
     parser.add_argument("--transient", type=float, default=0.10)
     parser.add_argument("--permanent", type=float, default=0.01)
     parser.add_argument("--duplicates", type=float, default=0.05)
@@ -288,27 +362,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed")
     parser.add_argument("--json", type=Path, default=Path("bench") / "reliability.json")
     args = parser.parse_args(argv)
-    report = run(
-        args.events,
-        transient=args.transient,
-        permanent=args.permanent,
-        duplicate=args.duplicates,
-        throttle=args.throttle,
-        crash=args.crashes,
-        stall=args.timeouts,
-        seed=args.seed,
-    )
-    print(report.table())
+    reports = [
+        run(
+            args.events,
+            delivery=delivery,
+            transient=args.transient,
+            permanent=args.permanent,
+            duplicate=args.duplicates,
+            throttle=args.throttle,
+            crash=args.crashes,
+            stall=args.timeouts,
+            seed=args.seed,
+        )
+        for delivery in args.delivery
+    ]
+    print(table(reports))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     summary = {
-        "events": report.events,
-        "faults": report.faults,
-        "figures": report.figures,
-        "seconds": report.seconds,
-        "balanced": report.balanced,
+        report.delivery: {
+            "events": report.events,
+            "faults": report.faults,
+            "figures": report.figures,
+            "seconds": report.seconds,
+            "balanced": report.balanced,
+        }
+        for report in reports
     }
     args.json.write_text(json.dumps(summary, indent=2) + "\n")
-    return 0 if report.balanced else 1
+    return 0 if all(report.balanced for report in reports) else 1
+
+
+def _deliveries(text: str) -> list[str]:
+    kinds = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [kind for kind in kinds if kind not in DELIVERIES]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"delivery kinds are {', '.join(DELIVERIES)}; got {text!r}"
+        )
+    return kinds
 
 
 if __name__ == "__main__":

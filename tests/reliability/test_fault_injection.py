@@ -1,4 +1,5 @@
-"""The fault-injection suite at CI size: every event handled exactly once or dead-lettered."""
+"""The fault-injection suite at CI size: every event handled exactly once or dead-lettered,
+subscribed directly and fed through the consumer's queue."""
 
 from __future__ import annotations
 
@@ -39,3 +40,51 @@ def test_every_event_is_accounted_for_under_injected_faults(tmp_path: Path) -> N
     assert figures["handled_and_dead_lettered"] == 0
     assert figures["unaccounted"] == 0
     assert report.balanced
+
+
+@pytest.mark.slow
+def test_every_queue_fed_event_is_accounted_for_under_injected_faults(tmp_path: Path) -> None:
+    # given: the consumer fed through its queue in batches, with faults dense enough that
+    # each kind strikes among 50 events (a fault is drawn per event id, a fresh uuid)
+    report = reliability.run(
+        50,
+        delivery="queue",
+        transient=0.20,
+        permanent=0.10,
+        duplicate=0.15,
+        throttle=0.5,
+        crash=0.10,
+        stall=0.10,
+        seed="ci-fixed-seed",
+        timeout_s=300,
+        state_dir=tmp_path / "state",
+    )
+    figures = report.figures
+    # then: records failed on their own, batches crashed and stalled, copies arrived...
+    assert figures["dead_lettered"] > 0
+    assert figures["records_failed"] > figures["dead_lettered"]
+    assert figures["records_received"] > 50 + figures["duplicate_deliveries_injected"]
+    assert figures["duplicate_deliveries_injected"] > 0
+    assert figures["workers_killed_mid_invocation"] > 0
+    assert figures["handlers_timed_out"] > 0
+    assert figures["publish_batch_calls_throttled"] > 0
+    # ...and every event is handled exactly once or in the queue's dead-letter queue
+    assert figures["handled_exactly_once"] + figures["dead_lettered"] == 50
+    assert figures["handled_twice_or_more"] == 0
+    assert figures["handled_and_dead_lettered"] == 0
+    assert figures["unaccounted"] == 0
+    assert report.balanced
+
+
+def test_the_table_shows_each_delivery_kind_in_its_own_column() -> None:
+    direct = reliability.Report(2, {}, "direct")
+    queue = reliability.Report(2, {}, "queue")
+    direct.figures = {"handled_exactly_once": 2, "dead_lettered": 0, "handled_twice_or_more": 0,
+                      "unaccounted": 0, "handled_and_dead_lettered": 0}  # fmt: skip
+    queue.figures = {**direct.figures, "handled_exactly_once": 1, "records_failed": 3}
+    lines = reliability.table([direct, queue]).splitlines()
+    rows = {line[:30].strip(): line[30:].split() for line in lines}
+    assert lines[0].split() == ["delivery", "direct", "queue"]
+    assert rows["handled exactly once"] == ["2", "1"]
+    assert rows["records failed"] == ["-", "3"]
+    assert lines[-1].split() == ["BALANCED", "NOT", "BALANCED"]

@@ -10,6 +10,8 @@ lets the others reappear after a visibility timeout, and moves a record to the
 dead-letter queue once it failed on its ``max_receive_count``-th receive. A running
 batch stays invisible for the declared timeout; a failed record's timeout is then cut
 to one scaled down like the retry backoff, so it comes back in seconds, not minutes.
+Under the reliability suite's ``faults`` it also sends a picked message a second time,
+as SNS's at-least-once delivery to a queue may.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import boto3
 
 from tools import declarations, topology
 from tools.contract import REGION, names, sqs_record
+
+from .worker import Faults
 
 # (service, Lambda SQS event) -> the worker's answer ({"ok": ..., "result": ...})
 InvokeBatch = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -60,6 +64,7 @@ class EventSourceMappings:
         visibility_timeout_s: int,
         stopping: threading.Event,
         report: Callable[[str], None],
+        faults: Faults | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.environment = environment
@@ -67,10 +72,17 @@ class EventSourceMappings:
         self.visibility_timeout_s = visibility_timeout_s
         self.stopping = stopping
         self.report = report
+        self.faults = faults
         self.queues: list[MappedQueue] = []
         self.threads: list[threading.Thread] = []
         self._in_flight = 0
         self._lock = threading.Lock()
+        # records named failed, moved to a dead-letter queue, sent twice by ``faults``
+        self.counts = {"records_failed": 0, "dead_lettered": 0, "duplicated": 0}
+
+    def _count(self, name: str, by: int = 1) -> None:
+        with self._lock:
+            self.counts[name] += by
 
     def _client(self, name: str) -> Any:
         return boto3.client(name, endpoint_url=self.endpoint_url, region_name=REGION)
@@ -169,10 +181,24 @@ class EventSourceMappings:
             messages.extend(received)
         return messages
 
+    def _duplicate(self, sqs: Any, queue: MappedQueue, messages: list[dict[str, Any]]) -> None:
+        """SNS's at-least-once delivery: a copy of each message ``faults`` picks, once."""
+        for message in messages:
+            first = message.get("Attributes", {}).get("ApproximateReceiveCount") == "1"
+            if first and self.faults and self.faults.duplicated(message["MessageId"]):
+                sqs.send_message(
+                    QueueUrl=queue.url,
+                    MessageBody=message["Body"],
+                    MessageAttributes=message.get("MessageAttributes") or {},
+                )
+                self._count("duplicated")
+
     def _deliver(self, sqs: Any, queue: MappedQueue, messages: list[dict[str, Any]]) -> None:
+        self._duplicate(sqs, queue, messages)
         batch = [sqs_record(message, queue.arn) for message in messages]
         answer = self.invoke(queue.service, {"Records": batch})
         keep = failed_ids(answer, batch)
+        self._count("records_failed", len(keep))
         done = []
         for index, (record, message) in enumerate(zip(batch, messages, strict=True)):
             if record["messageId"] in keep:
@@ -190,6 +216,7 @@ class EventSourceMappings:
                     MessageBody=message["Body"],
                     MessageAttributes=message.get("MessageAttributes") or {},
                 )
+                self._count("dead_lettered")
             done.append({"Id": str(index), "ReceiptHandle": record["receiptHandle"]})
         for start in range(0, len(done), _RECEIVE_MAX):
             sqs.delete_message_batch(QueueUrl=queue.url, Entries=done[start : start + 10])

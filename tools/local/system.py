@@ -53,7 +53,7 @@ class Options:
     backoff_s: float = 1.0  # first retry delay, doubled each retry (AWS: about 1, then 2 min)
     deliver: bool = True  # subscribe the services to their topics and deliver
     # False: queue-delivered subscriptions are delivered directly too (the reliability
-    # suite's faults and accounting are those of the asynchronous invoke path)
+    # suite runs its faults on both paths)
     queue_delivery: bool = True
     build: bool = True
     seed: Path | None = SEED_FILE
@@ -146,6 +146,7 @@ class System:
             visibility_timeout_s=max(1, round(opts.backoff_s)),
             stopping=self.stopping,
             report=self.console.system,
+            faults=opts.faults,
         )
         if opts.deliver:
             self.delivery.subscribe(

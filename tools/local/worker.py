@@ -77,11 +77,12 @@ class Faults:
     the middle of the invocation (``crash``: the process exits) or stalls once past the
     function's timeout (``timeout``: the host kills and replaces it), and of SNS
     notifications delivered twice (``duplicate``, decided by the local system's
-    delivery). The worker reads them from ``LOCAL_FAULTS``. Each once-only fault strikes
-    half the time before the handler runs and half after it (its response lost), which
-    the idempotency layer must absorb on the retry. A fault that strikes once is marked
-    in ``struck_dir`` (a file created exclusively), so it strikes once among all of a
-    function's workers and survives the crash it causes.
+    delivery or, for a queue, its event source mapping). The worker reads them from
+    ``LOCAL_FAULTS``. Each once-only fault strikes half the time before the handler runs
+    and half after it (its response lost), which the idempotency layer must absorb on
+    the retry; in an SQS batch a failure is the record's own (``before_batch``). A fault
+    that strikes once is marked in ``struck_dir`` (a file created exclusively), so it
+    strikes once among all of a function's workers and survives the crash it causes.
     """
 
     FIELDS = ("transient", "permanent", "crash", "timeout", "duplicate", "seed", "struck_dir")
@@ -135,27 +136,91 @@ class Faults:
             return False
         return True
 
-    def before(self, event: Any) -> str | None:
-        """Strike a fault due before the handler; the one due after it (or ``None``)."""
-        if not (self.transient or self.permanent or self.crash or self.timeout):
-            return None
-        try:
-            event_id = str(json.loads(event["Records"][0]["Sns"]["Message"])["id"])
-        except (KeyError, IndexError, TypeError, ValueError):
-            return None
+    def _decide(self, event_id: str) -> tuple[str, bool] | None:
+        """The fault due on ``event_id`` and whether it strikes before the handler."""
         draw = self.draw(f"handle:{event_id}")
         if draw < self.permanent:
-            raise InjectedPermanentFailure(f"injected: event {event_id} always fails")
+            return "permanent", True
         edge = self.permanent
         for kind, share in (("transient", self.transient), ("crash", self.crash),
                             ("timeout", self.timeout)):  # fmt: skip
             if edge <= draw < edge + share:
                 if not self._first_strike(event_id):
                     return None
-                if draw >= edge + share / 2:
-                    return kind
-                strike(kind, f"event {event_id}", "before the handler ran")
+                return kind, draw < edge + share / 2
             edge += share
+        return None
+
+    def _armed(self) -> bool:
+        return bool(self.transient or self.permanent or self.crash or self.timeout)
+
+    def before(self, event: Any) -> str | None:
+        """Strike a fault due before the handler; the one due after it (or ``None``)."""
+        if not self._armed():
+            return None
+        try:
+            event_id = str(json.loads(event["Records"][0]["Sns"]["Message"])["id"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+        decided = self._decide(event_id)
+        if decided is None:
+            return None
+        kind, early = decided
+        if kind == "permanent":
+            raise InjectedPermanentFailure(f"injected: event {event_id} always fails")
+        if early:
+            strike(kind, f"event {event_id}", "before the handler ran")
+        return kind
+
+    def before_batch(self, event: Any) -> tuple[Any, list[str], str | None]:
+        """For an SQS batch: the event the handler gets, the message ids to report failed,
+        and the fault due after the handler (or ``None``); a fault due before it strikes.
+
+        A failure is the record's own, as the router reports a record whose handler
+        raised: one due before the handler leaves the record out of the batch, one due
+        after it reports a record the handler did handle (its success lost). A crash or
+        a stall takes the whole invocation, as it would in Lambda.
+        """
+        records = event["Records"]
+        if not self._armed():
+            return event, [], None
+        kept: list[Any] = []
+        failed: list[str] = []
+        after: str | None = None
+        for record in records:
+            event_id = _queued_event_id(record)
+            decided = self._decide(event_id) if event_id else None
+            if decided is None:
+                kept.append(record)
+                continue
+            kind, early = decided
+            if kind in {"permanent", "transient"}:
+                failed.append(str(record["messageId"]))
+                if not early:
+                    kept.append(record)
+                continue
+            kept.append(record)
+            if early:
+                strike(kind, f"event {event_id}", "before the handler ran")
+            after = after or kind
+        return {**event, "Records": kept}, failed, after
+
+
+def is_queue_batch(event: Any) -> bool:
+    """Whether ``event`` is an SQS event source mapping's batch."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    first = records[0] if isinstance(records, list) and records else None
+    return isinstance(first, dict) and first.get("eventSource") == "aws:sqs"
+
+
+def _queued_event_id(record: Any) -> str | None:
+    """The envelope id in an SQS record's body: an SNS notification, or raw delivery's message."""
+    try:
+        body = json.loads(record["body"])
+        if isinstance(body, dict) and body.get("Type") == "Notification":
+            body = json.loads(body["Message"])
+        return str(body["id"])
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -234,10 +299,22 @@ def main() -> int:
                 raise RuntimeError(
                     f"LOCAL_FAIL_SERVICES: {os.environ.get('SERVICE_NAME')} made to fail"
                 )
-            fail_after = faults.before(request["event"])
-            result = handler(request["event"], context)
+            event = request["event"]
+            failed: list[str] = []
+            if is_queue_batch(event):
+                event, failed, fail_after = faults.before_batch(event)
+            else:
+                fail_after = faults.before(event)
+            # a batch whose every record failed before the handler never reaches it
+            result = handler(event, context) if not failed or event["Records"] else {}
             if fail_after:
                 strike(fail_after, f"request {request_id}", "after the handler ran (response lost)")
+            if failed:
+                result = dict(result or {})
+                result["batchItemFailures"] = [
+                    *result.get("batchItemFailures", []),
+                    *({"itemIdentifier": message_id} for message_id in failed),
+                ]
             answer: dict[str, Any] = {"ok": True, "result": result}
             json.dumps(answer)  # a result Lambda could not serialise is a function error
         except Exception as error:
