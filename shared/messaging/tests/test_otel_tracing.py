@@ -17,7 +17,7 @@ import pytest
 
 import messaging
 from messaging import Router, new_event, otel_tracing, publish, publish_many
-from tools.contract import load_fixture, sns_event
+from tools.contract import load_fixture, sns_event, sqs_event
 from tools.local.traces import TraceCollector, read_spans
 
 
@@ -223,7 +223,7 @@ import json, sys
 from moto import mock_aws
 import messaging
 from messaging import Router, new_event, publish
-from tools.contract import load_fixture, sns_event
+from tools.contract import load_fixture, sns_event, sqs_event
 
 with mock_aws():
     import boto3
@@ -268,3 +268,63 @@ def test_each_backend_imports_only_its_own_sdk_and_off_imports_none(
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_a_batch_handler_makes_a_consumer_span_per_envelope_each_in_its_producers_trace(
+    spans: Callable[[], list[dict[str, Any]]],
+    order: dict[str, Any],
+    published: Callable[[str], list[dict[str, Any]]],
+) -> None:
+    # given: three events published one by one (three traces), queued for one batch
+    for n in range(3):
+        publish(new_event("order.placed", {**order, "order_id": f"o-{n}"}))
+    delivered = [messaging.Envelope.from_json(json.dumps(sent)) for sent in published("orders")]
+    router = Router(dead_letter_poison=False)
+    calls: list[list[str]] = []
+
+    @router.batch("order.placed", idempotent=False)
+    def confirm_all(events: list[messaging.Envelope]) -> list[str]:
+        calls.append([e.id for e in events])
+        return [delivered[1].id]
+
+    messaging.configure(messaging.settings(), service_name="order_confirmation")
+    # when
+    result = router.handle(sqs_event(delivered), None)
+    # then: one bulk call, one record failed...
+    assert calls == [[e.id for e in delivered]]
+    assert len(result["batchItemFailures"]) == 1
+    found = spans()
+    producers = {
+        s["attributes"]["messaging.message.id"]: s for s in found if s["kind"] == "PRODUCER"
+    }
+    consumers = [s for s in found if s["kind"] == "CONSUMER"]
+    [bulk] = [s for s in found if s["name"] == "handle_batch"]
+    # ...and each envelope's CONSUMER span is in its producer's trace, linked to it
+    assert sorted(s["attributes"]["messaging.message.id"] for s in consumers) == sorted(producers)
+    for consumer in consumers:
+        producer = producers[consumer["attributes"]["messaging.message.id"]]
+        assert consumer["name"] == "process orders"
+        assert consumer["links"] == [_ids(producer)]
+        assert (consumer["trace_id"], consumer["parent_span_id"]) == (
+            producer["trace_id"],
+            producer["span_id"],
+        )
+        assert consumer["attributes"] | {"messaging.message.id": "x"} == {
+            "messaging.system": "aws.sns",
+            "messaging.operation.type": "process",
+            "messaging.operation.name": "process",
+            "messaging.destination.name": "orders",
+            "messaging.message.id": "x",
+            "messaging.message.conversation_id": producer["attributes"][
+                "messaging.message.conversation_id"
+            ],
+            "messaging.batch.message_count": 3,
+            "event.type": "order.placed",
+            "event.version": delivered[0].version,
+        }
+        failed = consumer["attributes"]["messaging.message.id"] == delivered[1].id
+        assert consumer["status"] == ("ERROR" if failed else "UNSET")
+        # the bulk call's span is no consumer's parent, and lies within every one of them
+        assert consumer["start_ns"] <= bulk["start_ns"] <= bulk["end_ns"] <= consumer["end_ns"]
+    assert bulk["kind"] == "INTERNAL"
+    assert bulk["attributes"] == {"event_type": "order.placed", "size": "3"}

@@ -1,4 +1,4 @@
-"""With tracing active (as in Lambda), publish and handle emit real X-Ray subsegments.
+"""With tracing active (as in Lambda), publish, handle and a bulk call emit real X-Ray subsegments.
 
 The X-Ray SDK sends finished subsegments over UDP to its daemon; the test plays the
 daemon on a loopback port and reads what arrives. It runs in a fresh interpreter
@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent(
     from moto import mock_aws
     import messaging
     from messaging import Envelope, Router, new_event, publish
-    from tools.contract import sns_event
+    from tools.contract import sns_event, sqs_event
 
     order = json.loads(sys.argv[1])
     with mock_aws():
@@ -37,6 +37,9 @@ SCRIPT = textwrap.dedent(
         router = Router(dead_letter_poison=False)
         router.on("order.placed", idempotent=False)(lambda e: None)
         router.handle(sns_event(event), None)
+        bulk = Router(dead_letter_poison=False)
+        bulk.batch("order.placed", idempotent=False)(lambda events: [])
+        bulk.handle(sqs_event([event, event]), None)
         print(event.traceparent)
     """
 )
@@ -78,11 +81,11 @@ def test_publish_and_handle_emit_subsegments_and_carry_the_trace(tmp_path: Path)
             document = json.loads(packet.split("\n", 1)[1])
             assert document["trace_id"] == TRACE_ROOT
             names.add(document["name"])
-            if {"publish", "handle"} <= names:
+            if {"publish", "handle", "handle_batch"} <= names:
                 break
     finally:
         daemon.close()
-    # then
-    assert {"publish", "handle"} <= names
+    # then: a batch handler's bulk call is one subsegment, as before otel spans per event
+    assert {"publish", "handle", "handle_batch"} <= names
     traceparent = result.stdout.strip().splitlines()[-1]
     assert traceparent.split("-")[1] == TRACE_ROOT[2:].replace("-", "")

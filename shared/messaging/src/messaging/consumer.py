@@ -318,13 +318,15 @@ class Router:
             return failed
         event_type = claimed[0].envelope.type
         started = time.perf_counter()
-        with tracing.span("handle_batch", event_type=event_type, size=str(len(claimed))):
+        envelopes = [item.envelope for item in claimed]
+        with tracing.handling_batch(envelopes) as failed_spans:
             try:
-                reported = route.handler([item.envelope for item in claimed])
+                reported = route.handler(envelopes)
                 bad = {str(event_id) for event_id in reported or ()}
             except Exception:
                 _log.exception("batch handler failed", extra={"event_type": event_type})
                 bad = {item.envelope.id for item in claimed}
+            failed_spans(bad)
         handled = 0
         per_event_ms = (time.perf_counter() - started) * 1000 / len(claimed)
         for item in claimed:

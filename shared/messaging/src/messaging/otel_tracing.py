@@ -17,13 +17,13 @@ SDK with the OTLP/HTTP exporter ~110 ms of a cold start (docs/performance.md).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from .config import settings
@@ -32,7 +32,7 @@ from .tracing import xray_traceparent
 if TYPE_CHECKING:
     from .envelope import Envelope
 
-__all__ = ["consumer_span", "internal_span", "producer_span", "reset"]
+__all__ = ["consumer_span", "consumer_spans", "internal_span", "producer_span", "reset"]
 
 # OpenTelemetry semantic conventions for messaging (checked against the
 # opentelemetry-semantic-conventions package by tests/test_otel_tracing.py).
@@ -157,30 +157,73 @@ def producer_span(
         yield _traceparent(span)
 
 
-@contextmanager
-def consumer_span(envelope: Envelope, topic: str, xray_header: str | None) -> Iterator[None]:
-    """A CONSUMER span around handling ``envelope``, linked to the span that sent it."""
+def _consumer(envelope: Envelope, topic: str) -> tuple[Context | None, list[Link], dict[str, Any]]:
+    """The producer's context of ``envelope``, the link to it, its CONSUMER span's attributes."""
     producer = _context_of(envelope.traceparent)
     links = []
     if producer is not None:
         links.append(Link(trace.get_current_span(producer).get_span_context()))
+    attributes = {
+        "messaging.system": SYSTEM,
+        "messaging.operation.type": PROCESS,
+        "messaging.operation.name": PROCESS,
+        "messaging.destination.name": topic,
+        "messaging.message.id": envelope.id,
+        "messaging.message.conversation_id": envelope.correlation_id,
+        "event.type": envelope.type,
+        "event.version": envelope.version,
+    }
+    return producer, links, attributes
+
+
+@contextmanager
+def consumer_span(envelope: Envelope, topic: str, xray_header: str | None) -> Iterator[None]:
+    """A CONSUMER span around handling ``envelope``, linked to the span that sent it."""
+    producer, links, attributes = _consumer(envelope, topic)
     with _get_tracer().start_as_current_span(
         f"process {topic}",
         context=_parent(xray_header, producer),
         kind=SpanKind.CONSUMER,
         links=links,
-        attributes={
-            "messaging.system": SYSTEM,
-            "messaging.operation.type": PROCESS,
-            "messaging.operation.name": PROCESS,
-            "messaging.destination.name": topic,
-            "messaging.message.id": envelope.id,
-            "messaging.message.conversation_id": envelope.correlation_id,
-            "event.type": envelope.type,
-            "event.version": envelope.version,
-        },
+        attributes=attributes,
     ):
         yield
+
+
+@contextmanager
+def consumer_spans(
+    envelopes: Sequence[Envelope], topic: str, xray_header: str | None
+) -> Iterator[Callable[[Iterable[str]], None]]:
+    """A CONSUMER span per envelope around one bulk call, each in its producer's trace.
+
+    The spans are not made current (no one of them is the bulk call's parent); each is
+    parented as ``consumer_span`` parents, linked to the span that sent its envelope,
+    and ends with the call. Yields a function taking the ids of the envelopes that
+    failed, whose spans end with status ERROR.
+    """
+    tracer = _get_tracer()
+    count = len(envelopes)
+    spans = {}
+    for envelope in envelopes:
+        producer, links, attributes = _consumer(envelope, topic)
+        spans[envelope.id] = tracer.start_span(
+            f"process {topic}",
+            context=_parent(xray_header, producer),
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={**attributes, "messaging.batch.message_count": count},
+        )
+    failed: set[str] = set()
+    try:
+        yield failed.update
+    except BaseException:
+        failed.update(spans)
+        raise
+    finally:
+        for event_id, span in spans.items():
+            if event_id in failed:
+                span.set_status(Status(StatusCode.ERROR, "the batch handler failed this event"))
+            span.end()
 
 
 @contextmanager

@@ -3,7 +3,8 @@
 * ``xray`` (the default): X-Ray subsegments around publish and handle when active
   tracing runs in Lambda, through the X-Ray SDK (in maintenance since February 2026).
 * ``otel``: OpenTelemetry spans (``otel_tracing.py``): a PRODUCER span per publish whose
-  context the event carries, a CONSUMER span per handled event linked to it.
+  context the event carries, a CONSUMER span per handled event linked to it (also
+  per event of a batch handler's bulk call).
 * ``off``: nothing, and nothing imported.
 
 Publish and handle call ``publishing`` and ``handling`` once each; every backend's
@@ -19,7 +20,7 @@ import dataclasses
 import os
 import secrets
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ __all__ = [
     "correlation_scope",
     "current_correlation_id",
     "handling",
+    "handling_batch",
     "outgoing_traceparent",
     "publishing",
     "reset_tracing",
@@ -142,6 +144,33 @@ def handling(envelope: Envelope) -> Iterator[None]:
             return
         with span("handle", event_type=envelope.type, event_id=envelope.id):
             yield
+
+
+def _ignore(_: Iterable[str]) -> None:
+    pass
+
+
+@contextmanager
+def handling_batch(envelopes: Sequence[Envelope]) -> Iterator[Callable[[Iterable[str]], None]]:
+    """Trace one bulk call handling ``envelopes`` (of one type); yields a function to
+    call with the ids of those that failed.
+
+    A ``handle_batch`` span around the call; with ``otel`` also a CONSUMER span per
+    envelope, each linked to its producer's context as ``handling`` links one, its
+    status ERROR when the envelope failed.
+    """
+    annotations = {"event_type": envelopes[0].type, "size": str(len(envelopes))}
+    if settings().tracing == "otel":
+        topic = _topic_of(envelopes[0].type)
+        # opened before handle_batch, so that span is none of theirs' parent
+        with (
+            _otel().consumer_spans(envelopes, topic, _xray_header()) as failed,
+            span("handle_batch", **annotations),
+        ):
+            yield failed
+        return
+    with span("handle_batch", **annotations):
+        yield _ignore
 
 
 def reset_tracing() -> None:
