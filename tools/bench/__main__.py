@@ -35,14 +35,19 @@ class Mode:
     cold_rounds: int
     e2e_requests: int
     e2e_burst: int
+    queue_rounds: int  # rounds of...
+    queue_events: int  # ...this many events published at each batch size
 
 
 MODES = {
-    "full": Mode(7, 200, 200, 300, 20, 200, 12, 250, 15, 60, 200),
-    "quick": Mode(3, 40, 50, 60, 10, 100, 4, 250, 5, 15, 60),
-    "tiny": Mode(2, 3, 3, 3, 2, 5, 2, 10, 1, 2, 4),
+    "full": Mode(7, 200, 200, 300, 20, 200, 12, 250, 15, 60, 200, 3, 500),
+    "quick": Mode(3, 40, 50, 60, 10, 100, 4, 250, 5, 15, 60, 2, 200),
+    "tiny": Mode(2, 3, 3, 3, 2, 5, 2, 10, 1, 2, 4, 1, 10),
 }
-GROUPS = ("headline", "floor", "publish", "router", "batching", "coldstart", "endtoend", "sweep")
+GROUPS = (
+    "headline", "floor", "publish", "router", "batching", "coldstart", "endtoend", "sweep",
+    "queue",
+)  # fmt: skip
 AWS_GROUPS = ("headline", "floor", "publish", "router", "batching")  # against moto
 PER_ROUND_TRIP = ("headline", "floor", "publish", "batching")  # again for each --rtt-ms
 DEFAULT_RTT_MS = "0,10"
@@ -183,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
         from . import sweep
 
         run("sweep", lambda: sweep.sweep(args.mode))
+    if "queue" in only:
+        from . import queue_throughput
+
+        run(
+            "queue",
+            lambda: queue_throughput.queue_throughput(
+                events=mode.queue_events, rounds=mode.queue_rounds
+            ),
+        )
 
     meta["seconds"] = time.perf_counter() - began
     meta["load_after"] = report.load_average()

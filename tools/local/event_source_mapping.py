@@ -16,6 +16,7 @@ as SNS's at-least-once delivery to a queue may.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -126,6 +127,13 @@ class EventSourceMappings:
                 },
             )
             self.queues.append(MappedQueue(service, topic, settings, url, arn, dead_letter_url))
+
+    def update(self, service: str, **changes: Any) -> None:
+        """As ``UpdateEventSourceMapping``: ``service``'s mappings take ``changes`` (batch
+        size, batching window) from their pollers' next receive."""
+        for queue in self.queues:
+            if queue.service == service:
+                queue.settings = dataclasses.replace(queue.settings, **changes)
 
     @staticmethod
     def _arn(sqs: Any, url: str) -> str:
