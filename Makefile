@@ -106,6 +106,7 @@ redrive: $(VENV)/.installed check-service ## Replay a deployed service's dead le
 	$(PY) -m tools.dead_letters redrive $(SERVICE) --env "$(ENV)" $(if $(DRY_RUN),--dry-run)
 
 EVENTS ?= 1000
+DELIVERY ?= direct,queue
 .PHONY: reliability
-reliability: $(VENV)/.installed ## Fault-injection suite on the local system: EVENTS=1000 published, every one accounted for
-	$(PY) -m tools.reliability --events $(EVENTS)
+reliability: $(VENV)/.installed ## Fault-injection suite on the local system: EVENTS=1000 published, every one accounted for, consumer subscribed directly and through its queue (DELIVERY=direct,queue)
+	$(PY) -m tools.reliability --events $(EVENTS) --delivery $(DELIVERY)

@@ -67,6 +67,14 @@ def queue_throughput(*, events: int, rounds: int, timeout_s: float = 300.0) -> G
         group.rows.append(
             row(f"batch size {size}: events per second", samples.stat(f"batch {size}", 50), "ev/s")
         )
+    for size in BATCH_SIZES:
+        group.rows.append(
+            row(
+                f"batch size {size}: handler time per event, p50",
+                samples.stat(f"handler batch {size}", 50),
+                "ms",
+            )
+        )
     low, high = BATCH_SIZES
     per_round = zip(samples.pooled(f"batch {high}"), samples.pooled(f"batch {low}"), strict=True)
     group.rows.append(
@@ -79,7 +87,8 @@ def queue_throughput(*, events: int, rounds: int, timeout_s: float = 300.0) -> G
         f"{rounds} round(s) of {events} events per batch size, published in one burst each; "
         f"maximum concurrency {mapped.maximum_concurrency}, batching window "
         f"{mapped.maximum_batching_window_s} s (the manifest's), {options.concurrency} workers "
-        f"at most; from the first publish to the last event's batch done"
+        f"at most; from the first publish to the last event's batch done; handler time "
+        f"per event = the worker's invocation time over the batch's size"
     )
     return group
 
@@ -111,16 +120,22 @@ def _measure(system: Any, events: int, rounds: int, timeout_s: float) -> Samples
                     for order_id in order_ids
                 )
                 sent.extend(order_ids)
-                ended = _wait(system, set(order_ids), seen, timeout_s)
+                ended, per_event_ms = _wait(system, set(order_ids), seen, timeout_s)
                 samples.add(f"batch {size}", index, events / (ended - started))
+                for value in per_event_ms:
+                    samples.add(f"handler batch {size}", index, value)
     _check_once(system, sent)
     return samples
 
 
-def _wait(system: Any, order_ids: set[str], seen: int, timeout_s: float) -> float:
-    """When the last of ``order_ids`` was in a batch that succeeded (records from ``seen`` on)."""
+def _wait(
+    system: Any, order_ids: set[str], seen: int, timeout_s: float
+) -> tuple[float, list[float]]:
+    """When the last of ``order_ids`` was in a batch that succeeded (records from ``seen``
+    on), and the handler's time per event of each batch that carried them."""
     deadline = time.monotonic() + timeout_s
     last = 0.0
+    per_event_ms: list[float] = []
     left = set(order_ids)
     while left:
         invocations = system.invocations
@@ -134,13 +149,14 @@ def _wait(system: Any, order_ids: set[str], seen: int, timeout_s: float) -> floa
             if done:
                 left -= done
                 last = max(last, float(record["end"]))
+                per_event_ms.append(float(record["duration_ms"]) / record["batch_size"])
         seen = count
         remaining = deadline - time.monotonic()
         if left and remaining <= 0:
             raise RuntimeError(f"{len(left)} event(s) not handled after {timeout_s:.0f} s")
         if left:
             system.recorder.wait(seen, min(remaining, 0.5))
-    return last
+    return last, per_event_ms
 
 
 def _check_once(system: Any, order_ids: list[str]) -> None:
