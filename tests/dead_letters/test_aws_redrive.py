@@ -2,7 +2,8 @@
 
 moto runs Lambda without Docker here, answering every invocation successfully, so this
 covers the plumbing of a successful redrive; a failing redrive (the letter kept) is
-covered on the local system, through the same ``redrive_queue``.
+covered by ``test_kinds.py`` with a failing invoker and on the local system, through the
+same ``redrive_queue``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def _deploy_dead_letter(service_kebab: str) -> str:
         Code={"ZipFile": code.getvalue()},
     )
     sqs = boto3.client("sqs")
+    sqs.create_queue(QueueName=f"dev-{service_kebab}-delivery-dlq")
     url = sqs.create_queue(QueueName=f"dev-{service_kebab}-on-failure")["QueueUrl"]
     payload = sns_event(
         Envelope(type="inventory.reserved", data=load_fixture("inventory.reserved"))
@@ -101,7 +103,9 @@ def test_redrive_invokes_the_function_and_deletes_the_handled_letter(
 ) -> None:
     url = _deploy_dead_letter("order-status")
     assert dead_letters.main(["redrive", "order_status", "--env", "dev"]) == 0
-    assert "order_status: 1 redriven, 0 still failing" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "order_status on-failure dev-order-status-on-failure: 1 redriven, 0 still failing" in out
+    assert "order_status delivery dev-order-status-delivery-dlq: 0 redriven" in out
     assert _depth(url) == 0
 
 
@@ -110,3 +114,15 @@ def test_unknown_service_lists_the_valid_ones(
 ) -> None:
     assert dead_letters.main(["list", "nope", "--env", "dev"]) == 2
     assert "order_status" in capsys.readouterr().err
+
+
+def test_a_missing_queue_is_named_and_nothing_is_touched(
+    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _deploy_dead_letter("order-status")
+    boto3.client("sqs").delete_queue(QueueUrl=url)
+    assert dead_letters.main(["redrive", "order_status", "--env", "dev"]) == 2
+    assert (
+        "queue dev-order-status-on-failure (on-failure dead letters of order_status) does not exist"
+        in capsys.readouterr().err
+    )
