@@ -130,7 +130,9 @@ def start_move_task(sqs: Any, url: str, source_url: str, label: str, *, dry_run:
         return outcome
     dlq_arn, source_arn = queue_arn(sqs, url), queue_arn(sqs, source_url)
     policy = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["RedrivePolicy"])
-    target = json.loads(policy["Attributes"].get("RedrivePolicy", "{}")).get("deadLetterTargetArn")
+    # no Attributes at all when the queue has no redrive policy
+    redrive_policy = policy.get("Attributes", {}).get("RedrivePolicy", "{}")
+    target = json.loads(redrive_policy).get("deadLetterTargetArn")
     if target != dlq_arn:
         # SQS moves messages only out of a queue that is some queue's dead-letter queue.
         raise DeadLetterError(
