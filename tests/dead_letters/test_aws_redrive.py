@@ -8,10 +8,8 @@ same ``redrive_queue``.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
@@ -32,33 +30,8 @@ def aws_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def _deploy_dead_letter(service_kebab: str) -> str:
-    iam = boto3.client("iam")
-    role = iam.create_role(
-        RoleName="fn",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "def handle(event, context):\n    return None\n")
-    boto3.client("lambda").create_function(
-        FunctionName=f"dev-{service_kebab}",
-        Runtime="python3.13",
-        Role=role,
-        Handler="handler.handle",
-        Code={"ZipFile": code.getvalue()},
-    )
+def _deploy_dead_letter(service_kebab: str, deploy_function: Callable[..., str]) -> str:
+    deploy_function(service_kebab.replace("-", "_"))
     sqs = boto3.client("sqs")
     sqs.create_queue(QueueName=f"dev-{service_kebab}-delivery-dlq")
     url = sqs.create_queue(QueueName=f"dev-{service_kebab}-on-failure")["QueueUrl"]
@@ -85,9 +58,9 @@ def _depth(url: str) -> int:
 
 
 def test_list_and_dry_run_keep_every_letter(
-    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+    aws_lambda: None, capsys: pytest.CaptureFixture[str], deploy_function: Callable[..., str]
 ) -> None:
-    url = _deploy_dead_letter("order-status")
+    url = _deploy_dead_letter("order-status", deploy_function)
     assert dead_letters.main(["list", "order_status", "--env", "dev"]) == 0
     assert (
         "RetriesExhausted after 3 attempt(s): LookupError: order not found"
@@ -99,9 +72,9 @@ def test_list_and_dry_run_keep_every_letter(
 
 
 def test_redrive_invokes_the_function_and_deletes_the_handled_letter(
-    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+    aws_lambda: None, capsys: pytest.CaptureFixture[str], deploy_function: Callable[..., str]
 ) -> None:
-    url = _deploy_dead_letter("order-status")
+    url = _deploy_dead_letter("order-status", deploy_function)
     assert dead_letters.main(["redrive", "order_status", "--env", "dev"]) == 0
     out = capsys.readouterr().out
     assert "order_status on-failure dev-order-status-on-failure: 1 redriven, 0 still failing" in out
@@ -117,9 +90,9 @@ def test_unknown_service_lists_the_valid_ones(
 
 
 def test_a_missing_queue_is_named_and_nothing_is_touched(
-    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+    aws_lambda: None, capsys: pytest.CaptureFixture[str], deploy_function: Callable[..., str]
 ) -> None:
-    url = _deploy_dead_letter("order-status")
+    url = _deploy_dead_letter("order-status", deploy_function)
     boto3.client("sqs").delete_queue(QueueUrl=url)
     assert dead_letters.main(["redrive", "order_status", "--env", "dev"]) == 2
     assert (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from tools import declarations
 from tools.contract import names
 
 from . import __doc__ as package_doc
+from . import permissions
 from .queues import KINDS, DeadLetterError, selected
 from .replay import aws_invoker, listing, redrive, start_move_task
 
@@ -25,8 +27,15 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("service")
     again.add_argument("--dry-run", action="store_true", help="say what would be replayed")
     for sub in (listing_parser, again):
-        sub.add_argument("--env", required=True, help="dev, staging or prod")
         sub.add_argument("--kind", choices=KINDS, help="one kind of dead-letter queue only")
+    policy_parser = commands.add_parser(
+        "policy", help="the IAM policy whoever runs list and redrive for SERVICE needs"
+    )
+    policy_parser.add_argument("service")
+    policy_parser.add_argument("--account-id", default=names.ACCOUNT_ID)
+    policy_parser.add_argument("--region", default=names.REGION)
+    for sub in (listing_parser, again, policy_parser):
+        sub.add_argument("--env", required=True, help="dev, staging or prod")
     return main_parser
 
 
@@ -36,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
 
     wanted = [args.service] if args.service else list(declarations.services())
     try:
+        if args.command == "policy":
+            document = permissions.policy(
+                args.service, args.env, account_id=args.account_id, region=args.region
+            )
+            print(json.dumps(document, indent=2))
+            return 0
         queues = selected(wanted, args.env, args.kind)
         sqs = boto3.client("sqs")
         if args.command == "list":
