@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
+from moto import mock_aws
 
-from tools.contract import names
+from tools.contract import FAKE_CREDENTIALS, names
 
 
 def _deploy(service: str, environment: str = "dev") -> str:
@@ -48,3 +49,13 @@ def _deploy(service: str, environment: str = "dev") -> str:
 def deploy_function() -> Callable[..., str]:
     """``deploy_function(service, environment="dev")``: the function's name, inside mock_aws."""
     return _deploy
+
+
+@pytest.fixture
+def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for every AWS call (Lambda without Docker), with fake credentials."""
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        yield

@@ -9,25 +9,20 @@ same ``redrive_queue``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from messaging import Envelope
 from messaging.dead_letters import dead_letter_record
 from tools import dead_letters
-from tools.contract import FAKE_CREDENTIALS, load_fixture, sns_event
+from tools.contract import load_fixture, sns_event
 
 
 @pytest.fixture
-def aws_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws(config={"lambda": {"use_docker": False}}):
-        yield
+def aws_lambda(fake_aws: None) -> None:
+    """moto, with Lambda (conftest.py)."""
 
 
 def _deploy_dead_letter(service_kebab: str, deploy_function: Callable[..., str]) -> str:

@@ -4,17 +4,14 @@ own replay, deleted only after success, kept when the replay fails, untouched by
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from messaging import Envelope
-from messaging.dead_letters import dead_letter_record
 from tools import dead_letters
-from tools.contract import FAKE_CREDENTIALS, load_fixture, names, sns_event, sns_notification
+from tools.contract import load_fixture, names, on_failure_record, sns_event, sns_notification
 from tools.dead_letters import DeadLetterError, of_service
 
 ENV = "dev"
@@ -23,17 +20,13 @@ QUEUES = {q.kind: q for q in of_service(SERVICE, ENV)}
 
 
 @pytest.fixture
-def sqs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("sqs")
-        for queue in QUEUES.values():
-            client.create_queue(QueueName=queue.name)
-            if queue.source:
-                client.create_queue(QueueName=queue.source)
-        yield client
+def sqs(fake_aws: None) -> Any:
+    client = boto3.client("sqs")
+    for queue in QUEUES.values():
+        client.create_queue(QueueName=queue.name)
+        if queue.source:
+            client.create_queue(QueueName=queue.source)
+    return client
 
 
 def _url(sqs: Any, name: str) -> str:
@@ -54,13 +47,9 @@ def _envelope() -> Envelope:
 
 def _put_on_failure(sqs: Any) -> Envelope:
     envelope = _envelope()
-    record = dead_letter_record(
-        sns_event(envelope),
-        LookupError("no such template"),
-        condition="RetriesExhausted",
-        attempts=3,
-        function_arn=names.function_arn(SERVICE, ENV),
-        request_id="r-1",
+    error = {"errorType": "LookupError", "errorMessage": "no such template"}
+    record = on_failure_record(
+        sns_event(envelope), error, service=SERVICE, attempts=3, request_id="r-1", environment=ENV
     )
     sqs.send_message(QueueUrl=_url(sqs, QUEUES["on-failure"].name), MessageBody=json.dumps(record))
     return envelope

@@ -14,7 +14,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from tools import dead_letters
 from tools.contract import FAKE_CREDENTIALS, names
@@ -135,12 +134,8 @@ def test_an_empty_queue_starts_nothing(stubbed: tuple[Any, Stubber]) -> None:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield boto3.client("sqs")
+def aws(fake_aws: None) -> Any:
+    return boto3.client("sqs")
 
 
 def test_the_command_moves_only_out_of_the_source_queues_dead_letter_queue(

@@ -14,12 +14,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from messaging import Envelope
-from messaging.dead_letters import dead_letter_record
 from tools import dead_letters, declarations
-from tools.contract import FAKE_CREDENTIALS, load_fixture, names, sns_event, sns_notification
+from tools.contract import load_fixture, names, on_failure_record, sns_event, sns_notification
 from tools.dead_letters import of_service, permissions
 from tools.iam import reference
 from tools.iam.actions import iam_action
@@ -83,35 +81,25 @@ class Recorder:
 
 
 @pytest.fixture
-def recorded(
-    monkeypatch: pytest.MonkeyPatch, deploy_function: Callable[..., str]
-) -> Iterator[Recorder]:
-    for name, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def recorded(fake_aws: None, deploy_function: Callable[..., str]) -> Iterator[Recorder]:
     recorder = Recorder()
-    with mock_aws(config={"lambda": {"use_docker": False}}):
-        deploy_function(SERVICE)
-        sqs = boto3.client("sqs")
-        urls = {kind: sqs.create_queue(QueueName=q.name)["QueueUrl"] for kind, q in QUEUES.items()}
-        envelope = Envelope(type="order.placed", data=load_fixture("order.placed"))
-        record = dead_letter_record(
-            sns_event(envelope),
-            LookupError("x"),
-            condition="RetriesExhausted",
-            attempts=3,
-            function_arn=names.function_arn(SERVICE, ENV),
-            request_id="r",
-        )
-        sqs.send_message(QueueUrl=urls["on-failure"], MessageBody=json.dumps(record))
-        notification = json.dumps(sns_notification(envelope))
-        sqs.send_message(QueueUrl=urls["delivery"], MessageBody=notification)
-        boto3.setup_default_session()  # the clients the command creates report their calls
-        recorder.watch(boto3.DEFAULT_SESSION.events)
-        try:
-            yield recorder
-        finally:
-            boto3.DEFAULT_SESSION = None
+    deploy_function(SERVICE)
+    sqs = boto3.client("sqs")
+    urls = {kind: sqs.create_queue(QueueName=q.name)["QueueUrl"] for kind, q in QUEUES.items()}
+    envelope = Envelope(type="order.placed", data=load_fixture("order.placed"))
+    error = {"errorType": "LookupError", "errorMessage": "x"}
+    record = on_failure_record(
+        sns_event(envelope), error, service=SERVICE, attempts=3, request_id="r", environment=ENV
+    )
+    sqs.send_message(QueueUrl=urls["on-failure"], MessageBody=json.dumps(record))
+    notification = json.dumps(sns_notification(envelope))
+    sqs.send_message(QueueUrl=urls["delivery"], MessageBody=notification)
+    boto3.setup_default_session()  # the clients the command creates report their calls
+    recorder.watch(boto3.DEFAULT_SESSION.events)
+    try:
+        yield recorder
+    finally:
+        boto3.DEFAULT_SESSION = None
 
 
 def _move_task_calls(recorder: Recorder) -> None:

@@ -48,30 +48,47 @@ class Outcome:
         self.lines += other.lines
 
 
+# message -> None once replayed, else why it was not
+Replay = Callable[[dict[str, Any]], str | None]
+
+
+def _each_letter(
+    sqs: Any, url: str, kind: str, replay: Replay, *, verbs: tuple[str, str, str], dry_run: bool
+) -> Outcome:
+    """Replay every letter in ``url``; delete each only once ``replay`` succeeded, else
+    make it visible again at once. ``verbs``: would-do, done, kept (for the lines)."""
+    would, done, kept = verbs
+    outcome = Outcome()
+    for message in receive_all(sqs, url, visibility=REPLAY_VISIBILITY_S):
+        if dry_run:
+            why = letters.reason(kind, message)
+            outcome.lines.append(f"would {would} {message['MessageId']}: {why}")
+            release(sqs, url, message)
+            continue
+        problem = replay(message)
+        if problem is None:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            outcome.handled += 1
+            outcome.lines.append(f"{done} and deleted {message['MessageId']}")
+        else:
+            outcome.failed += 1
+            outcome.lines.append(f"{kept}, kept {message['MessageId']}: {problem}")
+            release(sqs, url, message)
+    return outcome
+
+
 def redrive_queue(
     sqs: Any, url: str, label: str, invoke: Invoke, *, kind: str, dry_run: bool = False
 ) -> Outcome:
     """Replay every letter in ``url`` through ``invoke``; delete each one handled."""
     event_of = letters.EVENT_OF[kind]
-    outcome = Outcome()
-    for message in receive_all(sqs, url, visibility=REPLAY_VISIBILITY_S):
-        if dry_run:
-            why = letters.reason(kind, message)
-            outcome.lines.append(f"would redrive {message['MessageId']}: {why}")
-            release(sqs, url, message)
-            continue
+
+    def replay(message: dict[str, Any]) -> str | None:
         error = invoke(event_of(message))
-        if error is None:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            outcome.handled += 1
-            outcome.lines.append(f"redriven and deleted {message['MessageId']}")
-        else:
-            outcome.failed += 1
-            outcome.lines.append(
-                f"still failing, kept {message['MessageId']}: {error.get('errorType')}: "
-                f"{error.get('errorMessage')}"
-            )
-            release(sqs, url, message)
+        return None if error is None else f"{error.get('errorType')}: {error.get('errorMessage')}"
+
+    verbs = ("redrive", "redriven", "still failing")
+    outcome = _each_letter(sqs, url, kind, replay, verbs=verbs, dry_run=dry_run)
     outcome.lines.append(f"{label}: {outcome.handled} redriven, {outcome.failed} still failing")
     return outcome
 
@@ -79,13 +96,8 @@ def redrive_queue(
 def move_by_hand(sqs: Any, url: str, source_url: str, label: str, *, dry_run: bool) -> Outcome:
     """What ``StartMessageMoveTask`` does, for an SQS without it (moto): each letter is
     sent to ``source_url`` with its body and attributes, then deleted from ``url``."""
-    outcome = Outcome()
-    for message in receive_all(sqs, url, visibility=REPLAY_VISIBILITY_S):
-        if dry_run:
-            why = letters.reason(QUEUE, message)
-            outcome.lines.append(f"would move {message['MessageId']} back: {why}")
-            release(sqs, url, message)
-            continue
+
+    def send_back(message: dict[str, Any]) -> str | None:
         try:
             sqs.send_message(
                 QueueUrl=source_url,
@@ -93,13 +105,11 @@ def move_by_hand(sqs: Any, url: str, source_url: str, label: str, *, dry_run: bo
                 MessageAttributes=message.get("MessageAttributes") or {},
             )
         except ClientError as error:
-            outcome.failed += 1
-            outcome.lines.append(f"could not move, kept {message['MessageId']}: {error}")
-            release(sqs, url, message)
-            continue
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        outcome.handled += 1
-        outcome.lines.append(f"moved back and deleted {message['MessageId']}")
+            return str(error)
+        return None
+
+    verbs = ("move back", "moved back", "could not move")
+    outcome = _each_letter(sqs, url, QUEUE, send_back, verbs=verbs, dry_run=dry_run)
     outcome.lines.append(f"{label}: {outcome.handled} moved back, {outcome.failed} kept")
     return outcome
 
