@@ -211,3 +211,14 @@ def test_a_missing_queue_is_an_error_naming_it(sqs: Any) -> None:
     sqs.delete_queue(QueueUrl=_url(sqs, QUEUES["queue"].source))
     with pytest.raises(DeadLetterError, match=f"queue {QUEUES['queue'].source} .* does not exist"):
         dead_letters.redrive(sqs, [QUEUES["queue"]], Invoker(), dead_letters.move_by_hand)
+
+
+def test_a_letter_that_cannot_be_read_is_kept_and_the_rest_redriven(sqs: Any) -> None:
+    sqs.send_message(QueueUrl=_url(sqs, QUEUES["on-failure"].name), MessageBody="not json")
+    _put_on_failure(sqs)
+    invoke = Invoker()
+    outcome = dead_letters.redrive(sqs, [QUEUES["on-failure"]], invoke, dead_letters.move_by_hand)
+    assert (outcome.handled, outcome.failed, len(invoke.events)) == (1, 1, 1)
+    assert any("cannot read it as a letter of kind on-failure" in line for line in outcome.lines)
+    [kept] = sqs.receive_message(QueueUrl=_url(sqs, QUEUES["on-failure"].name))["Messages"]
+    assert kept["Body"] == "not json"

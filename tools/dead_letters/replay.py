@@ -84,7 +84,11 @@ def redrive_queue(
     event_of = letters.EVENT_OF[kind]
 
     def replay(message: dict[str, Any]) -> str | None:
-        error = invoke(event_of(message))
+        try:
+            event = event_of(message)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            return f"cannot read it as a letter of kind {kind} ({error!r}): inspect it by hand"
+        error = invoke(event)
         return None if error is None else f"{error.get('errorType')}: {error.get('errorMessage')}"
 
     verbs = ("redrive", "redriven", "still failing")
