@@ -86,10 +86,12 @@ def redrive_queue(
     def replay(message: dict[str, Any]) -> str | None:
         try:
             event = event_of(message)
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            return f"cannot read it as a letter of kind {kind} ({error!r}): inspect it by hand"
-        error = invoke(event)
-        return None if error is None else f"{error.get('errorType')}: {error.get('errorMessage')}"
+        except (ValueError, KeyError, TypeError, AttributeError) as unreadable:
+            return f"cannot read it as a letter of kind {kind} ({unreadable!r}): inspect it by hand"
+        failure = invoke(event)
+        if failure is None:
+            return None
+        return f"{failure.get('errorType')}: {failure.get('errorMessage')}"
 
     verbs = ("redrive", "redriven", "still failing")
     outcome = _each_letter(sqs, url, kind, replay, verbs=verbs, dry_run=dry_run)
