@@ -29,6 +29,7 @@ Nothing is deleted before its replay succeeded; a letter that fails again stays.
 
     python -m tools.dead_letters list --env dev [SERVICE] [--kind KIND]
     python -m tools.dead_letters redrive SERVICE --env dev [--kind KIND] [--dry-run]
+    python -m tools.dead_letters policy SERVICE --env dev   # the IAM policy redrive needs
 """
 
 from __future__ import annotations

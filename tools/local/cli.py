@@ -260,7 +260,7 @@ def parser() -> argparse.ArgumentParser:
 
     dlq = commands.add_parser("dlq", help="every dead-letter queue: on-failure, delivery, queue")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
-    listing = dlq_commands.add_parser("list", help="every dead letter, by service")
+    listing = dlq_commands.add_parser("list", help="every dead letter, by service and kind")
     listing.add_argument("service", nargs="?")
     _state_dir_option(listing)
     listing.set_defaults(run=cmd_dlq)
