@@ -101,9 +101,9 @@ clean: ## Remove build output and caches (keeps .venv)
 -include make/*.mk
 
 .PHONY: redrive
-redrive: $(VENV)/.installed check-service ## Replay a deployed service's dead letters: make redrive SERVICE=order_status ENV=dev [DRY_RUN=1]
+redrive: $(VENV)/.installed check-service ## Replay a deployed service's dead letters of every kind: make redrive SERVICE=order_status ENV=dev [KIND=on-failure|delivery|queue] [DRY_RUN=1]
 	@test -n "$(ENV)" || { echo "error: ENV=dev|staging|prod is required" >&2; exit 2; }
-	$(PY) -m tools.dead_letters redrive $(SERVICE) --env "$(ENV)" $(if $(DRY_RUN),--dry-run)
+	$(PY) -m tools.dead_letters redrive $(SERVICE) --env "$(ENV)" $(if $(KIND),--kind "$(KIND)") $(if $(DRY_RUN),--dry-run)
 
 EVENTS ?= 1000
 .PHONY: reliability
