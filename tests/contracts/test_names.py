@@ -178,6 +178,8 @@ def test_every_physical_name_is_the_one_terraform_plans(
         assert function == names.function_name(service, ENV)
         on_failure = _name(resources, f"{module}.aws_sqs_queue.on_failure")
         assert on_failure == names.on_failure_queue_name(service, ENV)
+        alias = _name(resources, f"{module}.module.queue_key.aws_kms_alias.this")
+        assert alias == names.queue_key_alias(service, ENV)
         if f"{module}.aws_sqs_queue.delivery_dlq[0]" in resources:
             delivery = _name(resources, f"{module}.aws_sqs_queue.delivery_dlq[0]")
             assert delivery == names.delivery_dlq_name(service, ENV)

@@ -2,63 +2,33 @@
 
 moto runs Lambda without Docker here, answering every invocation successfully, so this
 covers the plumbing of a successful redrive; a failing redrive (the letter kept) is
-covered on the local system, through the same ``redrive_queue``.
+covered by ``test_kinds.py`` with a failing invoker and on the local system, through the
+same ``redrive_queue``.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from messaging import Envelope
 from messaging.dead_letters import dead_letter_record
 from tools import dead_letters
-from tools.contract import FAKE_CREDENTIALS, load_fixture, sns_event
+from tools.contract import load_fixture, sns_event
 
 
 @pytest.fixture
-def aws_lambda(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in FAKE_CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws(config={"lambda": {"use_docker": False}}):
-        yield
+def aws_lambda(fake_aws: None) -> None:
+    """moto, with Lambda (conftest.py)."""
 
 
-def _deploy_dead_letter(service_kebab: str) -> str:
-    iam = boto3.client("iam")
-    role = iam.create_role(
-        RoleName="fn",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("handler.py", "def handle(event, context):\n    return None\n")
-    boto3.client("lambda").create_function(
-        FunctionName=f"dev-{service_kebab}",
-        Runtime="python3.13",
-        Role=role,
-        Handler="handler.handle",
-        Code={"ZipFile": code.getvalue()},
-    )
+def _deploy_dead_letter(service_kebab: str, deploy_function: Callable[..., str]) -> str:
+    deploy_function(service_kebab.replace("-", "_"))
     sqs = boto3.client("sqs")
+    sqs.create_queue(QueueName=f"dev-{service_kebab}-delivery-dlq")
     url = sqs.create_queue(QueueName=f"dev-{service_kebab}-on-failure")["QueueUrl"]
     payload = sns_event(
         Envelope(type="inventory.reserved", data=load_fixture("inventory.reserved"))
@@ -83,9 +53,9 @@ def _depth(url: str) -> int:
 
 
 def test_list_and_dry_run_keep_every_letter(
-    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+    aws_lambda: None, capsys: pytest.CaptureFixture[str], deploy_function: Callable[..., str]
 ) -> None:
-    url = _deploy_dead_letter("order-status")
+    url = _deploy_dead_letter("order-status", deploy_function)
     assert dead_letters.main(["list", "order_status", "--env", "dev"]) == 0
     assert (
         "RetriesExhausted after 3 attempt(s): LookupError: order not found"
@@ -97,11 +67,13 @@ def test_list_and_dry_run_keep_every_letter(
 
 
 def test_redrive_invokes_the_function_and_deletes_the_handled_letter(
-    aws_lambda: None, capsys: pytest.CaptureFixture[str]
+    aws_lambda: None, capsys: pytest.CaptureFixture[str], deploy_function: Callable[..., str]
 ) -> None:
-    url = _deploy_dead_letter("order-status")
+    url = _deploy_dead_letter("order-status", deploy_function)
     assert dead_letters.main(["redrive", "order_status", "--env", "dev"]) == 0
-    assert "order_status: 1 redriven, 0 still failing" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "order_status on-failure dev-order-status-on-failure: 1 redriven, 0 still failing" in out
+    assert "order_status delivery dev-order-status-delivery-dlq: 0 redriven" in out
     assert _depth(url) == 0
 
 
@@ -110,3 +82,15 @@ def test_unknown_service_lists_the_valid_ones(
 ) -> None:
     assert dead_letters.main(["list", "nope", "--env", "dev"]) == 2
     assert "order_status" in capsys.readouterr().err
+
+
+def test_a_missing_queue_is_named_and_nothing_is_touched(
+    aws_lambda: None, capsys: pytest.CaptureFixture[str], deploy_function: Callable[..., str]
+) -> None:
+    url = _deploy_dead_letter("order-status", deploy_function)
+    boto3.client("sqs").delete_queue(QueueUrl=url)
+    assert dead_letters.main(["redrive", "order_status", "--env", "dev"]) == 2
+    assert (
+        "queue dev-order-status-on-failure (on-failure dead letters of order_status) does not exist"
+        in capsys.readouterr().err
+    )

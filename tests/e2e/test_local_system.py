@@ -62,9 +62,11 @@ def test_an_order_flows_through_every_service(local: Any) -> None:
         TableName="local-orders", Key={"order_id": {"S": order_id}}
     )["Item"]
     assert item["status"]["S"] == "reserved"
-    letters = local.cli("dlq", "list")  # nothing failed on the way
-    assert letters.returncode == 0
+    letters = local.cli("dlq", "list")  # nothing failed on the way, in any kind of queue
+    assert letters.returncode == 0, letters.stderr
     assert "1 dead letter" not in letters.stdout
+    for queue in ("on-failure", "delivery-dlq", "orders-queue-dlq"):
+        assert f"local-order-confirmation-{queue}: 0 dead letter(s)" in letters.stdout
     # order_confirmation reads its queue in batches: its invocation may come after the rest
     local.wait_for(
         lambda found: any(
@@ -244,7 +246,8 @@ def test_a_failing_consumer_ends_in_its_dlq_after_every_retry_then_redrives(loca
     done = local.cli("dlq", "redrive", "order_status")
     assert done.returncode == 0, done.stdout
     assert "1 redriven, 0 still failing" in done.stdout
-    assert "0 dead letter(s)" in local.cli("dlq", "list", "order_status").stdout
+    listed = local.cli("dlq", "list", "order_status").stdout
+    assert "order_status on-failure local-order-status-on-failure: 0 dead letter(s)" in listed
 
 
 def test_unknown_routes_get_a_json_404_and_invoke_runs_one_event(local: Any, tmp_path: Any) -> None:
@@ -383,6 +386,29 @@ def test_a_failing_queue_consumer_ends_in_its_queue_dead_letter_queue(
             deliveries[message_id] = deliveries.get(message_id, 0) + 1
     assert deliveries
     assert set(deliveries.values()) == {5}  # the manifest's max_receive_count
+
+    # the redrive lists it, a dry run keeps it, a redrive moves it back to the queue
+    letters = len(deliveries)
+    queue = "order_confirmation queue local-order-confirmation-orders-queue-dlq"
+    listed = system.cli("dlq", "list", "order_confirmation", "--kind", "queue")
+    assert f"{queue}: {letters} dead letter(s)" in listed.stdout, listed.stdout + listed.stderr
+    assert "moved aside after its last receive" in listed.stdout
+    dry = system.cli("dlq", "redrive", "order_confirmation", "--kind", "queue", "--dry-run")
+    assert (dry.returncode, dry.stdout.count("would move")) == (0, letters), dry.stderr
+    moved_back = system.cli("dlq", "redrive", "order_confirmation", "--kind", "queue")
+    assert moved_back.returncode == 0, moved_back.stdout + moved_back.stderr
+    assert f"{queue}: {letters} moved back, 0 kept" in moved_back.stdout
+    # ... where the event source mapping delivers it again
+    system.wait_for(
+        lambda found: (
+            sum(
+                len(i["message_ids"])
+                for i in found
+                if i["service"] == "order_confirmation" and order_id in i.get("order_ids", [])
+            )
+            > 5 * letters
+        )
+    )
 
 
 def test_make_demo_passes(tmp_path: Any) -> None:

@@ -73,17 +73,20 @@ class _Orders:
         invocations = self.system.invocations
         count = len(invocations)
         for record in invocations[self.seen : count]:
-            order_id = record.get("order_id")
-            if not order_id:
-                continue
-            for hop, (service, event_types) in enumerate(_HOPS):
-                if record.get("service") != service or record.get("event_type") not in event_types:
-                    continue
-                if record.get("ok"):
-                    self.done.setdefault(order_id, {}).setdefault(hop, float(record["end"]))
-                elif record.get("attempt") == record.get("attempts"):
-                    raise RuntimeError(f"{service} failed on order {order_id}: {record}")
+            # A queue-fed batch names every order it carries; an SNS invocation, its one.
+            order_ids = record.get("order_ids") or [record.get("order_id")]
+            for order_id in filter(None, order_ids):
+                self._note(order_id, record)
         self.seen = count
+
+    def _note(self, order_id: str, record: dict[str, Any]) -> None:
+        for hop, (service, event_types) in enumerate(_HOPS):
+            if record.get("service") != service or record.get("event_type") not in event_types:
+                continue
+            if record.get("ok"):
+                self.done.setdefault(order_id, {}).setdefault(hop, float(record["end"]))
+            elif record.get("attempt") == record.get("attempts"):
+                raise RuntimeError(f"{service} failed on order {order_id}: {record}")
 
     def wait(self, order_ids: list[str], timeout_s: float) -> dict[str, float]:
         deadline = time.monotonic() + timeout_s

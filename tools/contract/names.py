@@ -24,6 +24,8 @@ __all__ = [
     "kebab",
     "observer_queue_name",
     "on_failure_queue_name",
+    "queue_arn",
+    "queue_key_alias",
     "resource_env_var",
     "resource_name",
     "schedule_rule_arn",
@@ -87,6 +89,15 @@ def delivery_queue_name(service: str, topic: str, environment: str) -> str:
 def delivery_queue_dlq_name(service: str, topic: str, environment: str) -> str:
     """Where SQS moves a delivery queue's message after its last receive."""
     return f"{delivery_queue_name(service, topic, environment)}-dlq"
+
+
+def queue_arn(queue_name: str) -> str:
+    return _arn("sqs", queue_name)
+
+
+def queue_key_alias(service: str, environment: str) -> str:
+    """The alias of the KMS key that encrypts every queue of the service."""
+    return f"alias/sqs/{function_name(service, environment)}"
 
 
 def schedule_rule_name(service: str, environment: str) -> str:

@@ -1,8 +1,9 @@
 """Create, against an AWS endpoint (moto in tests and locally), what Terraform creates in AWS.
 
-Topics, tables, the claim-check bucket, verified senders and one on-failure (dead-letter) queue per
-consuming service, named as Terraform names them for ``environment``. ``observe=True``
-also subscribes one SQS queue per topic so tests and tools can see what was published.
+Topics, tables, the claim-check bucket, verified senders and, per consuming service, its
+on-failure queue and its subscriptions' delivery dead-letter queue, named as Terraform names
+them for ``environment``. ``observe=True`` also subscribes one SQS queue per topic so tests
+and tools can see what was published.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Provisioned:
     tables: dict[str, str] = field(default_factory=dict)
     buckets: dict[str, str] = field(default_factory=dict)
     dead_letter_queues: dict[str, str] = field(default_factory=dict)
+    delivery_dlqs: dict[str, str] = field(default_factory=dict)
     observer_queues: dict[str, str] = field(default_factory=dict)
 
 
@@ -97,6 +99,9 @@ def provision(
     for service in declarations.services().values():
         queue = sqs.create_queue(QueueName=names.on_failure_queue_name(service.name, environment))
         out.dead_letter_queues[service.name] = queue["QueueUrl"]
+        if service.subscribes:  # SNS's redrive target of the service's subscriptions
+            name = names.delivery_dlq_name(service.name, environment)
+            out.delivery_dlqs[service.name] = sqs.create_queue(QueueName=name)["QueueUrl"]
 
     if observe:
         for topic, arn in out.topic_arns.items():

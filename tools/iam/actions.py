@@ -17,6 +17,8 @@ HTTP_METHOD_AUTHORIZED = {"apigateway"}
 OPERATION_ACTIONS = {
     # Batch calls are authorized as their single-message action.
     "sns": {"PublishBatch": "Publish"},
+    # "Invoke" is authorized as lambda:InvokeFunction (Lambda's actions reference).
+    "lambda": {"Invoke": "InvokeFunction"},
     "sqs": {
         "SendMessageBatch": "SendMessage",
         "DeleteMessageBatch": "DeleteMessage",

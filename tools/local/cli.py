@@ -5,8 +5,8 @@ demo                            start, place an order, show the flow, check the 
 invoke SERVICE --event FILE     one invocation (running system, or a fresh one)
 publish EVENT_TYPE --data JSON  publish as the declared publisher service would
 events sample KIND              sns:<event-type> | http:<METHOD> <path>
-dlq list                        the dead letters of every function
-dlq redrive SERVICE [--dry-run] replay each dead letter's requestPayload, then delete it
+dlq list [SERVICE] [--kind K]   every dead letter (on-failure, delivery, queue), by service
+dlq redrive SERVICE [--dry-run] replay each, as tools.dead_letters says; delete it once handled
 token --email ADDRESS           a bearer token of the local issuer, for routes declared jwt
 """
 
@@ -21,6 +21,8 @@ import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from tools.dead_letters import KINDS, DeadLetterError
 
 from . import client
 from .artifacts import ArtifactError
@@ -198,23 +200,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_dlq(args: argparse.Namespace) -> int:
     state = client.require(args.state_dir)
     if args.dlq_command == "list":
-        letters = client.dead_letters(state, args.service)
-        for service, items in letters.items():
-            print(f"{service}: {len(items)} dead letter(s)")
-            for item in items:
-                record = item["record"]
-                context = record.get("requestContext", {})
-                response = record.get("responsePayload", {})
-                print(
-                    f"  {context.get('condition')} after {context.get('approximateInvokeCount')} "
-                    f"attempt(s) at {record.get('timestamp')}: {response.get('errorType')}: "
-                    f"{response.get('errorMessage')}"
-                )
+        print("\n".join(client.dead_letter_listing(state, args.service, args.kind)))
         return 0
-    outcome = client.redrive(state, args.service, dry_run=args.dry_run)
-    for line in outcome["lines"]:
-        print(line)
-    return 0 if not outcome["failed"] else 1
+    outcome = client.redrive(state, args.service, kind=args.kind, dry_run=args.dry_run)
+    print("\n".join(outcome.lines))
+    return 0 if not outcome.failed else 1
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -268,15 +258,17 @@ def parser() -> argparse.ArgumentParser:
     _state_dir_option(sample)  # accepted for symmetry; samples need no running system
     sample.set_defaults(run=cmd_sample)
 
-    dlq = commands.add_parser("dlq", help="the functions' dead-letter (on-failure) queues")
+    dlq = commands.add_parser("dlq", help="every dead-letter queue: on-failure, delivery, queue")
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
-    listing = dlq_commands.add_parser("list", help="every dead letter, by service")
+    listing = dlq_commands.add_parser("list", help="every dead letter, by service and kind")
     listing.add_argument("service", nargs="?")
     _state_dir_option(listing)
     listing.set_defaults(run=cmd_dlq)
     redrive = dlq_commands.add_parser("redrive", help="replay a service's dead letters")
     redrive.add_argument("service")
     redrive.add_argument("--dry-run", action="store_true", help="list what would be replayed")
+    for sub in (listing, redrive):
+        sub.add_argument("--kind", choices=KINDS, help="one kind of dead-letter queue only")
     _state_dir_option(redrive)
     redrive.set_defaults(run=cmd_dlq)
 
@@ -291,7 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (LocalError, ArtifactError, SampleError, client.NotRunningError) as error:
+    except (
+        LocalError,
+        ArtifactError,
+        SampleError,
+        client.NotRunningError,
+        DeadLetterError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except urllib.error.URLError as error:

@@ -13,11 +13,11 @@ import boto3
 import messaging
 from messaging import Envelope, new_event
 from messaging import publish as messaging_publish
-from tools import topology
+from tools import dead_letters, declarations, topology
 from tools.contract import FAKE_CREDENTIALS, REGION, lambda_environment, use_endpoint
-from tools.dead_letters import receive_all, redrive_queue
 
 from . import artifacts, tokens
+from .processes import ENVIRONMENT
 
 DEFAULT = artifacts.LOCAL
 
@@ -123,37 +123,31 @@ def _sqs(state: dict[str, Any]) -> Any:
     )
 
 
-def dead_letters(state: dict[str, Any], service: str | None = None) -> dict[str, list[Any]]:
-    """Every dead letter, by service, left in its queue (received, then made visible again)."""
-    sqs = _sqs(state)
-    found: dict[str, list[Any]] = {}
-    for name, url in sorted(state["dead_letter_queues"].items()):
-        if service and name != service:
-            continue
-        messages = receive_all(sqs, url, visibility=30)
-        for message in messages:
-            sqs.change_message_visibility(
-                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
-        found[name] = [
-            {"message_id": m["MessageId"], "record": json.loads(m["Body"])} for m in messages
-        ]
-    return found
+def dead_letter_queues(service: str | None = None, kind: str | None = None) -> list[Any]:
+    """The local system's dead-letter queues of ``service`` (or every service), by kind."""
+    wanted = [service] if service else list(declarations.services())
+    return dead_letters.selected(wanted, ENVIRONMENT, kind)
 
 
-def redrive(state: dict[str, Any], service: str, *, dry_run: bool = False) -> dict[str, Any]:
-    """Replay each dead letter's ``requestPayload`` to ``service``; delete it once handled."""
-    if service not in state["dead_letter_queues"]:
-        raise NotRunningError(
-            f"unknown service {service!r}; valid: {', '.join(state['dead_letter_queues'])}"
-        )
+def dead_letter_listing(
+    state: dict[str, Any], service: str | None = None, kind: str | None = None
+) -> list[str]:
+    """Per dead-letter queue its count, then each letter with its reason (all left in place)."""
+    return dead_letters.listing(_sqs(state), dead_letter_queues(service, kind))
+
+
+def redrive(
+    state: dict[str, Any], service: str, *, kind: str | None = None, dry_run: bool = False
+) -> dead_letters.Outcome:
+    """Every dead letter of ``service``: invoked again, or moved back to its delivery queue."""
 
     def local_invoke(payload: Any) -> dict[str, Any] | None:
         answer = invoke(state, service, payload, source="redrive")
         return None if answer["ok"] else dict(answer["error"])
 
-    return redrive_queue(
-        _sqs(state), state["dead_letter_queues"][service], service, local_invoke, dry_run=dry_run
+    queues = dead_letter_queues(service, kind)
+    return dead_letters.redrive(
+        _sqs(state), queues, local_invoke, dead_letters.move_by_hand, dry_run=dry_run
     )
 
 
