@@ -97,6 +97,10 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
         assert f"{workers}: HTTP request to last consumer done p99" in names["endtoend"]
         assert f"{workers}: sustained consumer events per second" in names["endtoend"]
     assert "sustained consumer events per second, 4 / 1 workers per function" in names["endtoend"]
+    assert by_id["queue"]["status"] == "ok", by_id["queue"].get("skipped_reason")
+    for size in (1, 10):
+        assert f"batch size {size}: events per second" in names["queue"]
+    assert "batch size 10 / 1, events per second" in names["queue"]
 
     assert "index sweep items read, 1,000 / 100 orders" in names["sweep"]
     assert results["meta"]["rtt_ms"] == [0.0, 10.0]
