@@ -8,17 +8,22 @@ import pytest
 
 from messaging import Envelope
 from tools.contract import load_fixture, sqs_event
-from tools.local.worker import Faults, _queued_event_id, is_queue_batch
+from tools.local.worker import Faults, is_queue_batch, queued_fault_key
 
 
 def _batch(count: int, *, raw: bool = False) -> dict[str, Any]:
     data = dict(load_fixture("order.placed"))
-    return sqs_event([Envelope(type="order.placed", version=2, data=data) for _ in range(count)],
-                     raw=raw)  # fmt: skip
+    envelopes = [
+        Envelope(
+            type="order.placed", version=2, data={**data, "order_id": f"{data['order_id']}-{n}"}
+        )
+        for n in range(count)
+    ]
+    return sqs_event(envelopes, raw=raw)
 
 
 def _event_id(record: dict[str, Any]) -> str:
-    event_id = _queued_event_id(record)
+    event_id = queued_fault_key(record["body"])
     assert event_id
     return event_id
 
@@ -85,3 +90,19 @@ def test_only_sqs_events_are_batches() -> None:
     assert not is_queue_batch({"Records": [{"EventSource": "aws:sns", "Sns": {}}]})
     assert not is_queue_batch({"version": "2.0", "routeKey": "POST /orders"})
     assert not is_queue_batch([])
+
+
+def test_a_seed_picks_the_same_events_every_run_though_envelope_ids_are_fresh() -> None:
+    # given: the same orders published twice, each time under fresh envelope ids
+    first, second = _batch(2), _batch(2)
+    assert [r["messageId"] for r in first["Records"]] != [r["messageId"] for r in second["Records"]]
+    # then: each record's fault key is its order's, so a seeded rig strikes the same events
+    keys = [[queued_fault_key(r["body"]) for r in e["Records"]] for e in (first, second)]
+    assert keys[0] == keys[1]
+    assert len(set(keys[0])) == 2
+
+
+def test_an_event_is_copied_once_at_most_as_its_copy_has_the_same_key() -> None:
+    faults = Faults(duplicate=1.0)
+    key = queued_fault_key(_batch(1)["Records"][0]["body"])
+    assert [faults.duplicated(key) for _ in range(3)] == [True, False, False]

@@ -25,7 +25,7 @@ from tools.contract import REGION, scheduled_event, sns_notification_record
 
 from .processes import HOST
 from .schedules import Schedule, parse_schedule
-from .worker import Faults
+from .worker import Faults, fault_key
 
 # (service, event, source) -> request id: an asynchronous invocation
 Submit = Callable[[str, Any, str], str]
@@ -106,7 +106,7 @@ class Delivery:
         """One SNS notification for ``service``: an asynchronous invocation (two if duplicated)."""
         record = {"Records": [sns_notification_record(notification)]}
         self.submit(service, record, "sns")
-        if self.faults and self.faults.duplicated(notification["MessageId"]):
+        if self.faults and self.faults.duplicated(fault_key(notification["Message"])):
             self.submit(service, record, "duplicate")
         with self._count:
             self.received += 1

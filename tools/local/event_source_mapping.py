@@ -29,7 +29,7 @@ import boto3
 from tools import declarations, topology
 from tools.contract import REGION, names, sqs_record
 
-from .worker import Faults
+from .worker import Faults, queued_fault_key
 
 # (service, Lambda SQS event) -> the worker's answer ({"ok": ..., "result": ...})
 InvokeBatch = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -193,7 +193,7 @@ class EventSourceMappings:
         """SNS's at-least-once delivery: a copy of each message ``faults`` picks, once."""
         for message in messages:
             first = message.get("Attributes", {}).get("ApproximateReceiveCount") == "1"
-            if first and self.faults and self.faults.duplicated(message["MessageId"]):
+            if first and self.faults and self.faults.duplicated(queued_fault_key(message["Body"])):
                 sqs.send_message(
                     QueueUrl=queue.url,
                     MessageBody=message["Body"],

@@ -120,9 +120,12 @@ class Faults:
         digest = hashlib.sha256(f"{self.seed}:{key}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64
 
-    def duplicated(self, message_id: str) -> bool:
-        """Whether the SNS notification ``message_id`` is delivered a second time."""
-        return self.draw(f"duplicate:{message_id}") < self.duplicate
+    def duplicated(self, key: str | None) -> bool:
+        """Whether the event of fault key ``key`` (``fault_key``) is delivered a second time:
+        once at most, or a copy (same body, same key) would be copied again."""
+        if key is None or self.draw(f"duplicate:{key}") >= self.duplicate:
+            return False
+        return self._first_strike(f"duplicate-{key}")
 
     def _first_strike(self, event_id: str) -> bool:
         if not self.struck_dir:
@@ -159,8 +162,10 @@ class Faults:
         if not self._armed():
             return None
         try:
-            event_id = str(json.loads(event["Records"][0]["Sns"]["Message"])["id"])
-        except (KeyError, IndexError, TypeError, ValueError):
+            event_id = fault_key(event["Records"][0]["Sns"]["Message"])
+        except (KeyError, IndexError, TypeError):
+            return None
+        if event_id is None:
             return None
         decided = self._decide(event_id)
         if decided is None:
@@ -188,7 +193,7 @@ class Faults:
         failed: list[str] = []
         after: str | None = None
         for record in records:
-            event_id = _queued_event_id(record)
+            event_id = queued_fault_key(record.get("body")) if isinstance(record, dict) else None
             decided = self._decide(event_id) if event_id else None
             if decided is None:
                 kept.append(record)
@@ -213,15 +218,28 @@ def is_queue_batch(event: Any) -> bool:
     return isinstance(first, dict) and first.get("eventSource") == "aws:sqs"
 
 
-def _queued_event_id(record: Any) -> str | None:
-    """The envelope id in an SQS record's body: an SNS notification, or raw delivery's message."""
+def fault_key(message: str) -> str | None:
+    """What a fault is drawn on for the envelope in ``message``: its order id where it has
+    one (the rig names orders after its seed, so a seed picks the same events every run),
+    else its id (a fresh uuid per publish)."""
     try:
-        body = json.loads(record["body"])
-        if isinstance(body, dict) and body.get("Type") == "Notification":
-            body = json.loads(body["Message"])
-        return str(body["id"])
-    except (KeyError, TypeError, ValueError):
+        envelope = json.loads(message)
+        data = envelope.get("data")
+        order_id = data.get("order_id") if isinstance(data, dict) else None
+        return str(order_id or envelope["id"])
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
+
+
+def queued_fault_key(body: str) -> str | None:
+    """``fault_key`` of an SQS record's body: an SNS notification, or raw delivery's message."""
+    try:
+        notification = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(notification, dict) and notification.get("Type") == "Notification":
+        return fault_key(str(notification.get("Message", "")))
+    return fault_key(body)
 
 
 def strike(kind: str, what: str, when: str) -> None:
