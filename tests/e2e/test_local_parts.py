@@ -466,3 +466,38 @@ def test_workers_run_on_the_manifest_python_where_it_is_installed(tmp_path: Any)
         assert Path(f"/proc/{worker.pid}/exe").resolve() == Path(python).resolve()
     finally:
         worker.stop()
+
+
+def test_a_batching_window_waits_on_sqs_without_polling_it_in_a_loop(aws: None) -> None:
+    import threading
+
+    import boto3
+
+    from tools import topology
+    from tools.contract import REGION
+    from tools.local.event_source_mapping import EventSourceMappings, MappedQueue
+
+    # given a mapped queue holding one message, its batching window 1 s, batches of 10
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="local-window")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    settings = topology.QueueSettings(
+        batch_size=10, maximum_batching_window_s=1, maximum_concurrency=1,
+        max_receive_count=5, raw_message_delivery=True, dead_letter_retention_s=60,
+        visibility_timeout_s=30,
+    )  # fmt: skip
+    queue = MappedQueue("inventory", "orders", settings, url, "arn", "")
+    mappings = EventSourceMappings(
+        "", "local", lambda *_: {"ok": True}, visibility_timeout_s=1,
+        stopping=threading.Event(), report=print,
+    )  # fmt: skip
+    receives: list[int] = []
+    sqs.meta.events.register(
+        "provide-client-params.sqs.ReceiveMessage",
+        lambda params, **_: receives.append(params["WaitTimeSeconds"]),
+    )
+    # when the poller gathers a batch
+    batch = mappings._receive(sqs, queue)
+    # then it took the message, waited out the window and asked once more, no more often
+    assert len(batch) == 1
+    assert receives == [1, 0]
