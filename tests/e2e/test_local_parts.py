@@ -6,6 +6,7 @@ import json
 import re
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from tools.contract import sns_notification_record as lambda_record
 from tools.local import artifacts, frontdoor, samples
 from tools.local.invocations import describe_event
 from tools.local.schedules import ScheduleError, parse_schedule
+
+ROOT = Path(__file__).resolve().parents[2]
 
 NOTIFICATION = {
     "Type": "Notification",
@@ -501,3 +504,109 @@ def test_a_batching_window_waits_on_sqs_without_polling_it_in_a_loop(aws: None) 
     # then it took the message, waited out the window and asked once more, no more often
     assert len(batch) == 1
     assert receives == [1, 0]
+
+
+_CLAIMING_HANDLER = """
+import os, time
+from messaging import Envelope
+from messaging.idempotency import run_once
+
+def handle(event, context):
+    envelope = Envelope.from_json(event["envelope"])
+
+    def send(envelope):
+        if not os.path.exists("stalled"):  # the first attempt hangs once it holds the claim
+            open("stalled", "w").close()
+            time.sleep(60)
+        with open("handled", "a") as out:
+            out.write(context.aws_request_id + "\\n")
+        return "sent"
+
+    return run_once(os.environ["TABLE_IDEMPOTENCY"], "claiming", envelope, send, context)
+"""
+
+
+def test_a_handler_killed_by_its_timeout_leaves_a_claim_that_expires_so_a_retry_takes_over(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import boto3
+
+    from tools.contract import REGION, fake_aws_environment
+    from tools.declarations import Service
+    from tools.local.invoker import AsyncInvoker
+    from tools.local.processes import free_port, start_moto, stop_process
+    from tools.local.worker_host import Worker, WorkerPool
+
+    # given a 1 s function whose first attempt stalls after claiming the event, on moto
+    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
+    for name, value in fake_aws_environment(url).items():
+        monkeypatch.setenv(name, value)
+    stopping = threading.Event()
+    pool: WorkerPool | None = None
+    try:
+        boto3.client("dynamodb", endpoint_url=url, region_name=REGION).create_table(
+            TableName="idempotency", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )  # fmt: skip
+        task_root = tmp_path / "task"
+        task_root.mkdir()
+        (task_root / "claiming.py").write_text(_CLAIMING_HANDLER)
+        # the package in the task root, boto3 beside it, as an artifact carries them
+        (task_root / "messaging").symlink_to(ROOT / "shared/messaging/src/messaging")
+        manifest = {"timeout_s": 1, "handler": "claiming.handle"}
+        manifest["retries"] = {"maximum_retry_attempts": 2, "maximum_event_age_s": 600}
+        service = Service("claiming", tmp_path, manifest)
+        packages = (Path(boto3.__file__).parent.parent,)
+        runnable = artifacts.Runnable("claiming", task_root, packages, (), sys.executable)
+        env = {
+            **fake_aws_environment(url), "LOCAL_TASK_ROOT": str(task_root),
+            "LOCAL_NATIVE_PATH": ":".join(map(str, packages)), "_HANDLER": "claiming.handle",
+            "SERVICE_NAME": "claiming", "TABLE_IDEMPOTENCY": "idempotency",
+            "MESSAGING_TRACING": "off",
+        }  # fmt: skip
+
+        def start() -> Worker:
+            worker = Worker(service, runnable, env, tmp_path / "claiming.log", None)
+            worker.start()
+            return worker
+
+        pool = WorkerPool(start, 1, lambda _: None)
+        answers: list[dict[str, Any]] = []
+        given_up: list[str] = []
+        done = threading.Event()
+
+        def invoke(_: str, event: Any, request_id: str, *__: Any) -> dict[str, Any]:
+            assert pool
+            answers.append(pool.invoke(event, request_id))
+            if answers[-1]["ok"]:
+                done.set()
+            return answers[-1]
+
+        def on_failure(*failure: Any) -> None:
+            given_up.append(failure[3])
+            done.set()
+
+        invoker = AsyncInvoker(
+            service, invoke, on_failure, backoff_s=1.0, stopping=stopping, concurrency=1
+        )
+        invoker.start()
+        # when the event is invoked asynchronously
+        envelope = Envelope(type="order.placed", version=2, data=load_fixture("order.placed"))
+        invoker.submit({"envelope": envelope.to_json()})
+        assert done.wait(60), f"no outcome: {answers}"
+        # then the stalled attempt was killed at the timeout, and once its claim expired
+        # a retry handled the event, once, with nothing sent to the on-failure destination
+        errors = [a["error"]["errorType"] for a in answers if not a["ok"]]
+        assert errors[0] == "Sandbox.Timedout", answers[0]
+        assert set(errors[1:]) <= {"EventInProgressError"}
+        assert given_up == []
+        assert answers[-1]["result"] == "sent"
+        assert len((task_root / "handled").read_text().split()) == 1
+    finally:
+        stopping.set()
+        if pool:
+            pool.stop()
+        stop_process(moto)

@@ -93,17 +93,20 @@ class _Orders:
         invocations = self.system.invocations
         count = len(invocations)
         for record in invocations[self.seen : count]:
-            order_id = record.get("order_id")
-            if not order_id:
-                continue
-            for hop, (service, event_types) in enumerate(_HOPS):
-                if record.get("service") != service or record.get("event_type") not in event_types:
-                    continue
-                if record.get("ok"):
-                    self.done.setdefault(order_id, {}).setdefault(hop, float(record["end"]))
-                elif record.get("attempt") == record.get("attempts"):
-                    raise RuntimeError(f"{service} failed on order {order_id}: {record}")
+            # a queue batch carries several orders: every one of them is done with it
+            order_ids = record.get("order_ids") or [record.get("order_id")]
+            for order_id in filter(None, order_ids):
+                self._hops_done(record, order_id)
         self.seen = count
+
+    def _hops_done(self, record: dict[str, Any], order_id: str) -> None:
+        for hop, (service, event_types) in enumerate(_HOPS):
+            if record.get("service") != service or record.get("event_type") not in event_types:
+                continue
+            if record.get("ok"):
+                self.done.setdefault(order_id, {}).setdefault(hop, float(record["end"]))
+            elif record.get("attempt") == record.get("attempts"):
+                raise RuntimeError(f"{service} failed on order {order_id}: {record}")
 
     def wait(
         self, order_ids: list[str], timeout_s: float, among: set[int] | None = None
