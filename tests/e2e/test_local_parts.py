@@ -610,3 +610,49 @@ def test_a_handler_killed_by_its_timeout_leaves_a_claim_that_expires_so_a_retry_
         if pool:
             pool.stop()
         stop_process(moto)
+
+
+def test_the_local_moto_keeps_a_connection_open_across_requests_with_bodies(
+    tmp_path: Any,
+) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    from tools.local.processes import free_port, start_moto, stop_process
+
+    # given moto as the local system runs it, and one client connection
+    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
+    address = urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port)
+    scope = "Credential=test/20260101/us-east-1/dynamodb/aws4_request"
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0",
+    }
+    try:
+        sockets, answers = [], []
+        # when three requests with bodies go one after the other on it
+        for target, body in (
+            ("CreateTable", {
+                "TableName": "kept", "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            }),
+            ("PutItem", {"TableName": "kept", "Item": {"id": {"S": "a"}, "blob": {"S": "b" * 5000}}}),
+            ("ListTables", {}),
+        ):  # fmt: skip
+            connection.request(
+                "POST", "/", body=json.dumps(body),
+                headers={**headers, "X-Amz-Target": f"DynamoDB_20120810.{target}"},
+            )  # fmt: skip
+            answer = connection.getresponse()
+            answers.append((answer.status, json.loads(answer.read() or b"{}")))
+            sockets.append(connection.sock)
+        # then each was answered in full and the connection stayed the same
+        assert [status for status, _ in answers] == [200, 200, 200], answers
+        assert answers[2][1]["TableNames"] == ["kept"]
+        assert sockets[0] is not None
+        assert sockets == [sockets[0]] * 3
+    finally:
+        connection.close()
+        stop_process(moto)
