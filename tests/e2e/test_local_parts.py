@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -386,22 +387,34 @@ def test_a_change_under_shared_reloads_every_service_one_under_a_service_only_it
     assert affected({tmp_path / "services/c/x.py"}, ["a", "b"], tmp_path) == []
 
 
+@pytest.fixture
+def local_moto(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto as the local system runs it, the AWS environment pointed at it; its URL."""
+    from tools.contract import fake_aws_environment
+    from tools.local.processes import free_port, start_moto, stop_process
+
+    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
+    for name, value in fake_aws_environment(url).items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield url
+    finally:
+        stop_process(moto)
+
+
 def test_sns_delivers_each_matching_notification_to_the_receiver_with_its_attributes(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    local_moto: str,
 ) -> None:
     import threading
 
     import boto3
 
     from tools import declarations
-    from tools.contract import REGION, fake_aws_environment
+    from tools.contract import REGION
     from tools.local.delivery import Delivery
-    from tools.local.processes import free_port, start_moto, stop_process
 
     # given moto as the local system runs it, and the delivery's HTTP subscriptions
-    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
-    for name, value in fake_aws_environment(url).items():
-        monkeypatch.setenv(name, value)
+    url = local_moto
     stopping = threading.Event()
     submitted: list[tuple[str, Any, str]] = []
     delivery = Delivery(
@@ -436,7 +449,6 @@ def test_sns_delivers_each_matching_notification_to_the_receiver_with_its_attrib
         assert delivery.received == 1
     finally:
         delivery.stop()
-        stop_process(moto)
 
 
 def test_workers_run_on_the_manifest_python_where_it_is_installed(tmp_path: Any) -> None:
@@ -527,7 +539,7 @@ def handle(event, context):
 
 
 def test_a_handler_killed_by_its_timeout_leaves_a_claim_that_expires_so_a_retry_takes_over(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Any, local_moto: str
 ) -> None:
     import threading
 
@@ -536,13 +548,10 @@ def test_a_handler_killed_by_its_timeout_leaves_a_claim_that_expires_so_a_retry_
     from tools.contract import REGION, fake_aws_environment
     from tools.declarations import Service
     from tools.local.invoker import AsyncInvoker
-    from tools.local.processes import free_port, start_moto, stop_process
     from tools.local.worker_host import Worker, WorkerPool
 
     # given a 1 s function whose first attempt stalls after claiming the event, on moto
-    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
-    for name, value in fake_aws_environment(url).items():
-        monkeypatch.setenv(name, value)
+    url = local_moto
     stopping = threading.Event()
     pool: WorkerPool | None = None
     try:
@@ -609,20 +618,16 @@ def test_a_handler_killed_by_its_timeout_leaves_a_claim_that_expires_so_a_retry_
         stopping.set()
         if pool:
             pool.stop()
-        stop_process(moto)
 
 
 def test_the_local_moto_keeps_a_connection_open_across_requests_with_bodies(
-    tmp_path: Any,
+    local_moto: str,
 ) -> None:
     import http.client
     from urllib.parse import urlsplit
 
-    from tools.local.processes import free_port, start_moto, stop_process
-
     # given moto as the local system runs it, and one client connection
-    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
-    address = urlsplit(url)
+    address = urlsplit(local_moto)
     connection = http.client.HTTPConnection(address.hostname or "", address.port)
     scope = "Credential=test/20260101/us-east-1/dynamodb/aws4_request"
     headers = {
@@ -638,7 +643,7 @@ def test_the_local_moto_keeps_a_connection_open_across_requests_with_bodies(
                 "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
                 "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
             }),
-            ("PutItem", {"TableName": "kept", "Item": {"id": {"S": "a"}, "blob": {"S": "b" * 5000}}}),
+            ("PutItem", {"TableName": "kept", "Item": {"id": {"S": "a"}, "b": {"S": "b" * 5000}}}),
             ("ListTables", {}),
         ):  # fmt: skip
             connection.request(
@@ -655,4 +660,3 @@ def test_the_local_moto_keeps_a_connection_open_across_requests_with_bodies(
         assert sockets == [sockets[0]] * 3
     finally:
         connection.close()
-        stop_process(moto)
