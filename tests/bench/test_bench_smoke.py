@@ -94,7 +94,8 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     # The local system is part of this checkout: its run must complete, never be skipped.
     assert by_id["endtoend"]["status"] == "ok", by_id["endtoend"].get("skipped_reason")
     for workers in ("1 worker per function", "4 workers per function"):
-        assert f"{workers}: HTTP request to last consumer done p99" in names["endtoend"]
+        chain = f"{workers}: HTTP request to last consumer of the two-hop chain done p99"
+        assert chain in names["endtoend"]
         assert f"{workers}: sustained consumer events per second" in names["endtoend"]
     assert "sustained consumer events per second, 4 / 1 workers per function" in names["endtoend"]
     assert by_id["queue"]["status"] == "ok", by_id["queue"].get("skipped_reason")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,8 @@ from tools.contract import sns_notification_record as lambda_record
 from tools.local import artifacts, frontdoor, samples
 from tools.local.invocations import describe_event
 from tools.local.schedules import ScheduleError, parse_schedule
+
+ROOT = Path(__file__).resolve().parents[2]
 
 NOTIFICATION = {
     "Type": "Notification",
@@ -383,22 +387,34 @@ def test_a_change_under_shared_reloads_every_service_one_under_a_service_only_it
     assert affected({tmp_path / "services/c/x.py"}, ["a", "b"], tmp_path) == []
 
 
+@pytest.fixture
+def local_moto(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto as the local system runs it, the AWS environment pointed at it; its URL."""
+    from tools.contract import fake_aws_environment
+    from tools.local.processes import free_port, start_moto, stop_process
+
+    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
+    for name, value in fake_aws_environment(url).items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield url
+    finally:
+        stop_process(moto)
+
+
 def test_sns_delivers_each_matching_notification_to_the_receiver_with_its_attributes(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    local_moto: str,
 ) -> None:
     import threading
 
     import boto3
 
     from tools import declarations
-    from tools.contract import REGION, fake_aws_environment
+    from tools.contract import REGION
     from tools.local.delivery import Delivery
-    from tools.local.processes import free_port, start_moto, stop_process
 
     # given moto as the local system runs it, and the delivery's HTTP subscriptions
-    moto, url = start_moto(free_port(0, "moto", ""), tmp_path / "moto.log")
-    for name, value in fake_aws_environment(url).items():
-        monkeypatch.setenv(name, value)
+    url = local_moto
     stopping = threading.Event()
     submitted: list[tuple[str, Any, str]] = []
     delivery = Delivery(
@@ -433,7 +449,6 @@ def test_sns_delivers_each_matching_notification_to_the_receiver_with_its_attrib
         assert delivery.received == 1
     finally:
         delivery.stop()
-        stop_process(moto)
 
 
 def test_workers_run_on_the_manifest_python_where_it_is_installed(tmp_path: Any) -> None:
@@ -466,3 +481,182 @@ def test_workers_run_on_the_manifest_python_where_it_is_installed(tmp_path: Any)
         assert Path(f"/proc/{worker.pid}/exe").resolve() == Path(python).resolve()
     finally:
         worker.stop()
+
+
+def test_a_batching_window_waits_on_sqs_without_polling_it_in_a_loop(aws: None) -> None:
+    import threading
+
+    import boto3
+
+    from tools import topology
+    from tools.contract import REGION
+    from tools.local.event_source_mapping import EventSourceMappings, MappedQueue
+
+    # given a mapped queue holding one message, its batching window 1 s, batches of 10
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="local-window")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    settings = topology.QueueSettings(
+        batch_size=10, maximum_batching_window_s=1, maximum_concurrency=1,
+        max_receive_count=5, raw_message_delivery=True, dead_letter_retention_s=60,
+        visibility_timeout_s=30,
+    )  # fmt: skip
+    queue = MappedQueue("inventory", "orders", settings, url, "arn", "")
+    mappings = EventSourceMappings(
+        "", "local", lambda *_: {"ok": True}, visibility_timeout_s=1,
+        stopping=threading.Event(), report=print,
+    )  # fmt: skip
+    receives: list[int] = []
+    sqs.meta.events.register(
+        "provide-client-params.sqs.ReceiveMessage",
+        lambda params, **_: receives.append(params["WaitTimeSeconds"]),
+    )
+    # when the poller gathers a batch
+    batch = mappings._receive(sqs, queue)
+    # then it took the message, waited out the window and asked once more, no more often
+    assert len(batch) == 1
+    assert receives == [1, 0]
+
+
+_CLAIMING_HANDLER = """
+import os, time
+from messaging import Envelope
+from messaging.idempotency import run_once
+
+def handle(event, context):
+    envelope = Envelope.from_json(event["envelope"])
+
+    def send(envelope):
+        if not os.path.exists("stalled"):  # the first attempt hangs once it holds the claim
+            open("stalled", "w").close()
+            time.sleep(60)
+        with open("handled", "a") as out:
+            out.write(context.aws_request_id + "\\n")
+        return "sent"
+
+    return run_once(os.environ["TABLE_IDEMPOTENCY"], "claiming", envelope, send, context)
+"""
+
+
+def test_a_handler_killed_by_its_timeout_leaves_a_claim_that_expires_so_a_retry_takes_over(
+    tmp_path: Any, local_moto: str
+) -> None:
+    import threading
+
+    import boto3
+
+    from tools.contract import REGION, fake_aws_environment
+    from tools.declarations import Service
+    from tools.local.invoker import AsyncInvoker
+    from tools.local.worker_host import Worker, WorkerPool
+
+    # given a 1 s function whose first attempt stalls after claiming the event, on moto
+    url = local_moto
+    stopping = threading.Event()
+    pool: WorkerPool | None = None
+    try:
+        boto3.client("dynamodb", endpoint_url=url, region_name=REGION).create_table(
+            TableName="idempotency", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )  # fmt: skip
+        task_root = tmp_path / "task"
+        task_root.mkdir()
+        (task_root / "claiming.py").write_text(_CLAIMING_HANDLER)
+        # the package in the task root, boto3 beside it, as an artifact carries them
+        (task_root / "messaging").symlink_to(ROOT / "shared/messaging/src/messaging")
+        manifest = {"timeout_s": 1, "handler": "claiming.handle"}
+        manifest["retries"] = {"maximum_retry_attempts": 2, "maximum_event_age_s": 600}
+        service = Service("claiming", tmp_path, manifest)
+        packages = (Path(boto3.__file__).parent.parent,)
+        runnable = artifacts.Runnable("claiming", task_root, packages, (), sys.executable)
+        env = {
+            **fake_aws_environment(url), "LOCAL_TASK_ROOT": str(task_root),
+            "LOCAL_NATIVE_PATH": ":".join(map(str, packages)), "_HANDLER": "claiming.handle",
+            "SERVICE_NAME": "claiming", "TABLE_IDEMPOTENCY": "idempotency",
+            "MESSAGING_TRACING": "off",
+        }  # fmt: skip
+
+        def start() -> Worker:
+            worker = Worker(service, runnable, env, tmp_path / "claiming.log", None)
+            worker.start()
+            return worker
+
+        pool = WorkerPool(start, 1, lambda _: None)
+        answers: list[dict[str, Any]] = []
+        given_up: list[str] = []
+        done = threading.Event()
+
+        def invoke(_: str, event: Any, request_id: str, *__: Any) -> dict[str, Any]:
+            assert pool
+            answers.append(pool.invoke(event, request_id))
+            if answers[-1]["ok"]:
+                done.set()
+            return answers[-1]
+
+        def on_failure(*failure: Any) -> None:
+            given_up.append(failure[3])
+            done.set()
+
+        invoker = AsyncInvoker(
+            service, invoke, on_failure, backoff_s=1.0, stopping=stopping, concurrency=1
+        )
+        invoker.start()
+        # when the event is invoked asynchronously
+        envelope = Envelope(type="order.placed", version=2, data=load_fixture("order.placed"))
+        invoker.submit({"envelope": envelope.to_json()})
+        assert done.wait(60), f"no outcome: {answers}"
+        # then the stalled attempt was killed at the timeout, and once its claim expired
+        # a retry handled the event, once, with nothing sent to the on-failure destination
+        errors = [a["error"]["errorType"] for a in answers if not a["ok"]]
+        assert errors[0] == "Sandbox.Timedout", answers[0]
+        assert set(errors[1:]) <= {"EventInProgressError"}
+        assert given_up == []
+        assert answers[-1]["result"] == "sent"
+        assert len((task_root / "handled").read_text().split()) == 1
+    finally:
+        stopping.set()
+        if pool:
+            pool.stop()
+
+
+def test_the_local_moto_keeps_a_connection_open_across_requests_with_bodies(
+    local_moto: str,
+) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    # given moto as the local system runs it, and one client connection
+    address = urlsplit(local_moto)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port)
+    scope = "Credential=test/20260101/us-east-1/dynamodb/aws4_request"
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0",
+    }
+    try:
+        sockets, answers = [], []
+        # when three requests with bodies go one after the other on it
+        for target, body in (
+            ("CreateTable", {
+                "TableName": "kept", "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            }),
+            ("PutItem", {"TableName": "kept", "Item": {"id": {"S": "a"}, "b": {"S": "b" * 5000}}}),
+            ("ListTables", {}),
+        ):  # fmt: skip
+            connection.request(
+                "POST", "/", body=json.dumps(body),
+                headers={**headers, "X-Amz-Target": f"DynamoDB_20120810.{target}"},
+            )  # fmt: skip
+            answer = connection.getresponse()
+            answers.append((answer.status, json.loads(answer.read() or b"{}")))
+            sockets.append(connection.sock)
+        # then each was answered in full and the connection stayed the same
+        assert [status for status, _ in answers] == [200, 200, 200], answers
+        assert answers[2][1]["TableNames"] == ["kept"]
+        assert sockets[0] is not None
+        assert sockets == [sockets[0]] * 3
+    finally:
+        connection.close()

@@ -29,6 +29,9 @@ def _run(delivery: str, tmp_path: Path) -> reliability.Report:
         seed="ci-fixed-seed",
         timeout_s=300,
         state_dir=tmp_path / "state",
+        # Twice the default, as the suite may share the machine with other work: a healthy
+        # first invocation on a fresh worker must not reach it (it would send twice).
+        consumer_timeout_s=2 * reliability.CONSUMER_TIMEOUT_S,
     )
 
 

@@ -177,16 +177,25 @@ class EventSourceMappings:
             remaining = deadline - time.monotonic()
             if messages and remaining <= 0:
                 break
+            wait_s = 1
+            if messages and remaining < 1:
+                # SQS waits whole seconds: sleep out the window's last fraction, then
+                # take what came. Short polls in a loop instead cost moto a request
+                # every few milliseconds for the whole window (most of its CPU).
+                self.stopping.wait(remaining)
+                wait_s = 0
             received = sqs.receive_message(
                 QueueUrl=queue.url,
                 MaxNumberOfMessages=min(_RECEIVE_MAX, settings.batch_size - len(messages)),
-                WaitTimeSeconds=1 if not messages else min(1, max(0, int(remaining))),
+                WaitTimeSeconds=wait_s,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not received and not messages:
                 break
             messages.extend(received)
+            if not wait_s:
+                break
         return messages
 
     def _duplicate(self, sqs: Any, queue: MappedQueue, messages: list[dict[str, Any]]) -> None:

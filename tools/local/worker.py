@@ -231,7 +231,7 @@ def fault_key(message: str) -> str | None:
         return None
 
 
-def queued_fault_key(body: str) -> str | None:
+def queued_fault_key(body: Any) -> str | None:
     """``fault_key`` of an SQS record's body: an SNS notification, or raw delivery's message."""
     try:
         notification = json.loads(body)
