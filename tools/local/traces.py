@@ -95,7 +95,9 @@ def _hex_id(holder: dict[str, Any], key: str, size: int, *, required: bool = Tru
     if raw in (None, "") and not required:
         return None
     if not isinstance(raw, str) or len(raw) != size * 2:
-        raise BadExport(f"{key} must be {size * 2} hex digits (OTLP JSON: hex, not base64), got {raw!r}")
+        raise BadExport(
+            f"{key} must be {size * 2} hex digits (OTLP JSON: hex, not base64), got {raw!r}"
+        )
     try:
         bytes.fromhex(raw)
     except ValueError:

@@ -9,12 +9,12 @@ own protobuf encoder of the same spans, read through protobuf's JSON parser.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from opentelemetry.sdk.resources import Resource
@@ -136,16 +136,16 @@ def test_the_local_collector_stores_what_the_exporter_sends(
 
 
 def _post(collector: TraceCollector, request: dict[str, Any]) -> tuple[int, str]:
-    posted = urllib.request.Request(
-        collector.endpoint,
-        data=json.dumps(request).encode(),
-        headers={"Content-Type": "application/json"},
-    )
+    target = urlsplit(collector.endpoint)
+    connection = http.client.HTTPConnection(target.hostname or "", target.port, timeout=5)
     try:
-        with urllib.request.urlopen(posted, timeout=5) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+        connection.request(
+            "POST", target.path, json.dumps(request), {"Content-Type": "application/json"}
+        )
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
 
 
 @pytest.mark.parametrize(

@@ -142,9 +142,7 @@ class JsonSpanExporter(SpanExporter):
     def __init__(self, endpoint: str, timeout_s: float) -> None:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"OTLP traces endpoint {endpoint!r} is not an http:// or https:// URL"
-            )
+            raise ValueError(f"OTLP traces endpoint {endpoint!r} is not an http:// or https:// URL")
         self._endpoint = endpoint
         self._parts = parts
         self._timeout_s = timeout_s
@@ -167,13 +165,13 @@ class JsonSpanExporter(SpanExporter):
             path += "?" + self._parts.query
         connection = self._connection()
         try:
-            connection.request(
-                "POST", path, body=body, headers={"Content-Type": CONTENT_TYPE}
-            )
+            connection.request("POST", path, body=body, headers={"Content-Type": CONTENT_TYPE})
             response = connection.getresponse()
             answer = response.read()
         except OSError as error:  # refused, timed out, reset: tracing never fails handling
-            _log.warning("OTLP export of %d spans to %s failed: %s", len(spans), self._endpoint, error)
+            _log.warning(
+                "OTLP export of %d spans to %s failed: %s", len(spans), self._endpoint, error
+            )
             return SpanExportResult.FAILURE
         finally:
             connection.close()
