@@ -42,8 +42,12 @@ TARGETS = {"off": 1.10, "otel": 1.3}
 BACKEND_DEPENDENCIES = {
     "off": [],
     "xray": ["aws-xray-sdk"],
-    "otel": ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"],
+    "otel": ["opentelemetry-sdk"],  # OTLP/HTTP JSON goes out through the stdlib
 }
+# The protobuf exporter, for OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf only; its
+# variant runs beside the others so the two encodings are compared within each round.
+PROTOBUF = "otel, http/protobuf"
+PROTOBUF_EXPORTER = ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"]
 _PROVIDED_BY_LAMBDA = {
     "boto3",
     "botocore",
@@ -208,6 +212,14 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             for name in names
             for backend in TRACING_BACKENDS
         }
+        for name in names:  # the protobuf exporter beside the default JSON one, paired
+            env = _lambda_env(name, tasks[name], "otel", collector.endpoint)
+            probes[f"{name} [{PROTOBUF}]"] = (
+                _PROBE.format(task=tasks[name], module=module[name]),
+                env | {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"},
+                tasks[name],
+                python[name],
+            )
         bare_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
         for name in names:
             probes[baseline[name]] = (_BARE, bare_env | FAKE_CREDENTIALS, scratch, python[name])
@@ -259,6 +271,12 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 )
             start.rows.append(
                 ratio_row(
+                    f"{name} [{PROTOBUF}] / bare",
+                    samples.ratio(f"{name} [{PROTOBUF}]", baseline[name], 50),
+                )
+            )
+            start.rows.append(
+                ratio_row(
                     f"{name} [off] / bare, whole process",
                     wall.ratio(f"{name} [off]", baseline[name], 50),
                 )
@@ -267,7 +285,7 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             cumulative, own = top_imports(stderr)
             start.notes.append(f"{variant} -X importtime top (cumulative): {', '.join(cumulative)}")
             start.notes.append(f"{variant} -X importtime top (self): {', '.join(own)}")
-        for backend in TRACING_BACKENDS:
+        for backend in (*TRACING_BACKENDS, PROTOBUF):
             loaded = [
                 v for v, d in details.items()
                 if v.endswith(f"[{backend}]") and (d.get("xray_loaded") or d.get("otel_loaded"))
@@ -290,4 +308,11 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             size = dependency_zip_bytes(needs)
             text = f"{size / 1024:,.0f} KiB ({', '.join(needs) or 'none'})"
             start.rows.append(fact(f"{backend}: tracing dependencies zipped", text))
+        size = dependency_zip_bytes(PROTOBUF_EXPORTER)
+        start.rows.append(
+            fact(
+                "otel with http/protobuf: tracing dependencies zipped",
+                f"{size / 1024:,.0f} KiB ({', '.join(PROTOBUF_EXPORTER)})",
+            )
+        )
     return start, sizes

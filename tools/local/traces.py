@@ -1,8 +1,12 @@
 """The local system's trace collector: OTLP over HTTP on 127.0.0.1, spans to a JSON-lines file.
 
 The workers run with ``MESSAGING_TRACING=otel`` and export to it exactly as a function
-exports to the ADOT layer's collector in Lambda (``POST /v1/traces``, protobuf, gzip
-or not). Each span becomes one line of ``<state>/traces.jsonl``::
+exports to the ADOT layer's collector in Lambda (``POST /v1/traces``, gzip or not), in
+either OTLP/HTTP encoding, told apart by ``Content-Type`` as the specification asks:
+``application/json`` (the package's default) or ``application/x-protobuf``. JSON is
+held to the specification's rules (hex ids, integer enums, lowerCamelCase keys) and
+refused with 400 naming the rule it breaks. Each span becomes one line of
+``<state>/traces.jsonl``::
 
     {"trace_id": "…", "span_id": "…", "parent_span_id": "…" | null, "name": "publish orders",
      "kind": "PRODUCER", "service": "orders_api", "start_ns": …, "end_ns": …,
@@ -14,6 +18,7 @@ its links; ``trace_tree`` renders it for ``make demo``.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import threading
@@ -23,7 +28,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TraceCollector", "conversation_trace", "read_spans", "trace_tree"]
+__all__ = [
+    "TraceCollector",
+    "conversation_trace",
+    "decode",
+    "decode_json",
+    "read_spans",
+    "trace_tree",
+]
 
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
@@ -74,6 +86,106 @@ def decode(body: bytes) -> list[dict[str, Any]]:
     return spans
 
 
+class BadExport(ValueError):
+    """A JSON export that breaks a rule of the OTLP JSON encoding."""
+
+
+def _hex_id(holder: dict[str, Any], key: str, size: int, *, required: bool = True) -> str | None:
+    raw = holder.get(key)
+    if raw in (None, "") and not required:
+        return None
+    if not isinstance(raw, str) or len(raw) != size * 2:
+        raise BadExport(
+            f"{key} must be {size * 2} hex digits (OTLP JSON: hex, not base64), got {raw!r}"
+        )
+    try:
+        bytes.fromhex(raw)
+    except ValueError:
+        raise BadExport(f"{key} must be hex (OTLP JSON: hex, not base64), got {raw!r}") from None
+    return raw.lower()  # hex is case-insensitive in OTLP JSON
+
+
+def _enum(holder: dict[str, Any], key: str) -> int:
+    value = holder.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadExport(f"{key} must be an integer (OTLP JSON enums), got {value!r}")
+    return value
+
+
+def _json_value(any_value: dict[str, Any]) -> Any:
+    if "arrayValue" in any_value:
+        return [_json_value(item) for item in any_value["arrayValue"].get("values", [])]
+    if "kvlistValue" in any_value:
+        return _json_attributes(any_value["kvlistValue"].get("values", []))
+    if "intValue" in any_value:
+        return int(any_value["intValue"])  # int64: a decimal string, a number accepted
+    if "bytesValue" in any_value:
+        return base64.b64decode(any_value["bytesValue"]).hex()
+    for key in ("stringValue", "boolValue", "doubleValue"):
+        if key in any_value:
+            return any_value[key]
+    wrong = [key for key in any_value if "_" in key]
+    if wrong:
+        raise BadExport(f"AnyValue keys are lowerCamelCase in OTLP JSON, got {wrong}")
+    return None
+
+
+def _json_attributes(attributes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {item["key"]: _json_value(item.get("value", {})) for item in attributes}
+
+
+def _snake_case_keys(holder: dict[str, Any], where: str) -> None:
+    wrong = sorted(key for key in holder if "_" in key)
+    if wrong:
+        raise BadExport(f"{where} keys are lowerCamelCase in OTLP JSON, got {wrong}")
+
+
+def decode_json(body: bytes) -> list[dict[str, Any]]:
+    """The spans of one JSON-encoded ``ExportTraceServiceRequest``, as plain dicts."""
+    try:
+        request = json.loads(body)
+    except ValueError as error:
+        raise BadExport(f"not JSON: {error}") from None
+    if not isinstance(request, dict):
+        raise BadExport("an ExportTraceServiceRequest is a JSON object")
+    _snake_case_keys(request, "ExportTraceServiceRequest")
+    spans = []
+    for resource_spans in request.get("resourceSpans", []):
+        _snake_case_keys(resource_spans, "ResourceSpans")
+        resource = _json_attributes(resource_spans.get("resource", {}).get("attributes", []))
+        for scope_spans in resource_spans.get("scopeSpans", []):
+            _snake_case_keys(scope_spans, "ScopeSpans")
+            for span in scope_spans.get("spans", []):
+                _snake_case_keys(span, "Span")
+                kind = _enum(span, "kind")
+                status = _enum(span.get("status", {}), "code")
+                spans.append(
+                    {
+                        "trace_id": _hex_id(span, "traceId", 16),
+                        "span_id": _hex_id(span, "spanId", 8),
+                        "parent_span_id": _hex_id(span, "parentSpanId", 8, required=False),
+                        "name": span.get("name", ""),
+                        "kind": _KINDS.get(kind, str(kind)),
+                        "service": resource.get("service.name"),
+                        "start_ns": int(span.get("startTimeUnixNano", 0)),
+                        "end_ns": int(span.get("endTimeUnixNano", 0)),
+                        "attributes": _json_attributes(span.get("attributes", [])),
+                        "links": [
+                            {
+                                "trace_id": _hex_id(link, "traceId", 16),
+                                "span_id": _hex_id(link, "spanId", 8),
+                            }
+                            for link in span.get("links", [])
+                        ],
+                        "status": _STATUS.get(status, str(status)),
+                    }
+                )
+    return spans
+
+
+_ENCODINGS = {"application/json": decode_json, "application/x-protobuf": decode}
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -81,8 +193,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1/traces":
             self._answer(404, b"only POST /v1/traces (OTLP/HTTP traces) is served here")
             return
-        if self.headers.get("Content-Type", "").split(";")[0] != "application/x-protobuf":
-            self._answer(415, b"send OTLP protobuf (Content-Type: application/x-protobuf)")
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type not in _ENCODINGS:
+            self._answer(
+                415,
+                b"send OTLP/HTTP as Content-Type application/json or application/x-protobuf",
+            )
             return
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
@@ -91,17 +207,20 @@ class _Handler(BaseHTTPRequestHandler):
                 body = gzip.decompress(body)
             elif encoding == "deflate":
                 body = zlib.decompress(body)
-            spans = decode(body)
+            spans = _ENCODINGS[content_type](body)
         except Exception as error:  # a bad request must not stop the collector
             self._answer(400, f"not an OTLP trace export: {error}".encode())
             return
         self.server.write(spans)
+        if content_type == "application/json":  # the response in the request's encoding
+            self._answer(200, b"{}", content_type)
+            return
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
             ExportTraceServiceResponse,
         )
 
         answer = ExportTraceServiceResponse().SerializeToString()
-        self._answer(200, answer, "application/x-protobuf")
+        self._answer(200, answer, content_type)
 
     def _answer(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         self.send_response(status)

@@ -1,7 +1,8 @@
 """The otel backend: PRODUCER and CONSUMER spans exported over OTLP/HTTP, linked across SNS.
 
-Spans travel the real path: the SDK's OTLP/HTTP exporter to the local system's collector
-(tools/local/traces.py) on a loopback port, decoded from protobuf.
+Spans travel the real path: OTLP/HTTP to the local system's collector
+(tools/local/traces.py) on a loopback port, in each encoding the package can send: JSON
+(the default, messaging/otlp_json.py) and protobuf (the OpenTelemetry project's exporter).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 import messaging
 from messaging import Router, new_event, otel_tracing, publish, publish_many
+from messaging.config import OTLP_PROTOCOLS
 from tools.contract import load_fixture, sns_event, sqs_event
 from tools.local.traces import TraceCollector, read_spans
 
@@ -33,13 +35,19 @@ def _ids(span: dict[str, Any]) -> dict[str, str]:
 XRAY_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
-@pytest.fixture
+@pytest.fixture(params=OTLP_PROTOCOLS)
 def spans(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, orders_api_env: dict[str, str]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    orders_api_env: dict[str, str],
 ) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The otel backend exporting to a collector on loopback; call it to read the spans."""
     with TraceCollector(tmp_path / "traces.jsonl") as collector:
+        # In the environment, as Lambda gives it: tests that switch service keep it.
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", collector.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", request.param)
+        messaging.reset()
         messaging.configure(messaging.settings(), tracing="otel")
         yield lambda: read_spans(collector.path)
 
@@ -182,6 +190,7 @@ def test_an_unreachable_collector_never_fails_the_publish(
     unused_port: int,
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"http://127.0.0.1:{unused_port}")
+    messaging.reset()
     messaging.configure(messaging.settings(), tracing="otel", trace_export_timeout_s=0.2)
     event = new_event("order.placed", order)
     publish(event)
@@ -240,11 +249,16 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules if m.startswith(he
 
 
 @pytest.mark.parametrize(
-    ("backend", "expected"),
-    [("off", []), ("xray", ["aws_xray_sdk"]), ("otel", ["google", "opentelemetry"])],
+    ("backend", "protocol", "expected"),
+    [
+        ("off", "", []),
+        ("xray", "", ["aws_xray_sdk"]),
+        ("otel", "", ["opentelemetry"]),  # OTLP JSON over http.client: no protobuf
+        ("otel", "http/protobuf", ["google", "opentelemetry"]),
+    ],
 )
 def test_each_backend_imports_only_its_own_sdk_and_off_imports_none(
-    backend: str, expected: list[str], unused_port: int
+    backend: str, protocol: str, expected: list[str], unused_port: int
 ) -> None:
     # A fresh interpreter as Lambda runs it, with a sampled X-Ray header: publish and
     # handle, then list what got imported.
@@ -263,6 +277,8 @@ def test_each_backend_imports_only_its_own_sdk_and_off_imports_none(
         "MESSAGING_TRACE_EXPORT_TIMEOUT_S": "0.2",
         "MESSAGING_TRACING": backend,
     }
+    if protocol:
+        env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] = protocol
     result = subprocess.run(
         [sys.executable, "-c", _IMPORTS], env=env, capture_output=True, text=True, timeout=120
     )

@@ -23,6 +23,7 @@ from typing import Any
 from .errors import ConfigurationError
 
 __all__ = [
+    "OTLP_PROTOCOLS",
     "TRACING_BACKENDS",
     "TRACING_VARIABLE",
     "Settings",
@@ -35,6 +36,10 @@ __all__ = [
 # (tools/contract/environment.py) and the local system all name it through these.
 TRACING_VARIABLE = "MESSAGING_TRACING"
 TRACING_BACKENDS = ("xray", "otel", "off")
+# How ``otel`` exports without the ADOT layer's provider: the OTLP exporter specification's
+# protocol names. JSON by default: stdlib only (messaging/otlp_json.py, docs/performance.md).
+OTLP_PROTOCOLS = ("http/json", "http/protobuf")
+_OTLP_DEFAULT_ENDPOINT = "http://localhost:4318"  # the collector in the function (ADOT layer)
 
 
 def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) -> Any:
@@ -50,6 +55,15 @@ def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) ->
         what = "a positive integer" if kind is int else "a positive number"
         raise ConfigurationError(f"{name} must be {what}, got {raw!r}")
     return value
+
+
+def _traces_endpoint(env: Mapping[str, str]) -> str:
+    """As the OTLP exporter specification reads its variables: the traces endpoint as
+    given, else the base endpoint with ``/v1/traces`` appended."""
+    if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        return env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or _OTLP_DEFAULT_ENDPOINT
+    return base.rstrip("/") + "/v1/traces"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +85,9 @@ class Settings:
     large_event_threshold_bytes: int | None = None  # LARGE_EVENT_THRESHOLD_BYTES
     tracing: str = "xray"  # MESSAGING_TRACING: xray, otel or off (TRACING_BACKENDS)
     trace_export_timeout_s: float = 0.5  # MESSAGING_TRACE_EXPORT_TIMEOUT_S (otel)
+    # OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL (OTLP_PROTOCOLS)
+    otlp_protocol: str = "http/json"
+    otlp_traces_endpoint: str = _OTLP_DEFAULT_ENDPOINT + "/v1/traces"
     function_name: str = ""  # AWS_LAMBDA_FUNCTION_NAME: set by Lambda itself
     catalog_dir: str = ""  # EVENT_CATALOG_DIR: the catalog outside the artifact (tests)
 
@@ -104,6 +121,17 @@ class Settings:
             raise ConfigurationError(
                 f"{TRACING_VARIABLE} must be one of {', '.join(TRACING_BACKENDS)}, got {tracing!r}"
             )
+        protocol = (
+            env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+            or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+            or "http/json"
+        ).lower()
+        if protocol not in OTLP_PROTOCOLS:
+            raise ConfigurationError(
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL / OTEL_EXPORTER_OTLP_PROTOCOL must be one "
+                f"of {', '.join(OTLP_PROTOCOLS)} (the package exports OTLP over HTTP), "
+                f"got {protocol!r}"
+            )
         return cls(
             service_name=env.get("SERVICE_NAME", ""),
             publishes=frozenset(
@@ -126,6 +154,8 @@ class Settings:
             large_event_threshold_bytes=_number(env, "LARGE_EVENT_THRESHOLD_BYTES", int),
             tracing=tracing,
             trace_export_timeout_s=_number(env, "MESSAGING_TRACE_EXPORT_TIMEOUT_S", float) or 0.5,
+            otlp_protocol=protocol,
+            otlp_traces_endpoint=_traces_endpoint(env),
             function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", ""),
             catalog_dir=env.get("EVENT_CATALOG_DIR", ""),
         )

@@ -1,7 +1,7 @@
 """The ``otel`` tracing backend: OpenTelemetry spans after the messaging conventions.
 
-Imported by ``tracing.py`` at the first span, never before: the API costs ~15 ms and the
-SDK with the OTLP/HTTP exporter ~110 ms of a cold start (docs/performance.md).
+Imported by ``tracing.py`` at the first span, never before: the API and SDK cost tens of
+milliseconds of a cold start (docs/performance.md, group 5).
 
 * Where a tracer provider is already installed (the ADOT Lambda layer's
   ``otel-instrument`` wrapper sets one up and flushes it after every invocation), spans
@@ -9,7 +9,9 @@ SDK with the OTLP/HTTP exporter ~110 ms of a cold start (docs/performance.md).
 * Otherwise (X-Ray's OTLP endpoint through a collector, the local system, tests) this
   module builds its own: OTLP over HTTP to ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` /
   ``OTEL_EXPORTER_OTLP_ENDPOINT`` (default ``http://localhost:4318``, a collector in the
-  function), exported synchronously when the invocation's outermost span ends, bounded
+  function), JSON-encoded and sent with the stdlib (``otlp_json.py``) unless
+  ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf`` asks for the project's protobuf
+  exporter, exported synchronously when the invocation's outermost span ends, bounded
   by ``MESSAGING_TRACE_EXPORT_TIMEOUT_S``. No background thread, so nothing is left to
   flush when Lambda freezes the sandbox and nothing holds the process at exit.
 """
@@ -44,8 +46,26 @@ _propagator = TraceContextTextMapPropagator()
 _tracer: tuple[Any, Any] | None = None  # (the settings it was built for, the tracer)
 
 
+def _exporter(current: Any) -> Any:
+    """OTLP/HTTP JSON through the stdlib, or, where asked for, the OpenTelemetry project's
+    protobuf exporter (``pip install messaging[otel-protobuf]``)."""
+    if current.otlp_protocol == "http/json":
+        from .otlp_json import JsonSpanExporter
+
+        return JsonSpanExporter(current.otlp_traces_endpoint, current.trace_export_timeout_s)
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError as error:
+        raise ImportError(
+            f"OTLP protocol {current.otlp_protocol} needs opentelemetry-exporter-otlp-proto-http"
+            " (the otel-protobuf extra of messaging); http/json needs nothing more"
+        ) from error
+    return OTLPSpanExporter(
+        endpoint=current.otlp_traces_endpoint, timeout=current.trace_export_timeout_s
+    )
+
+
 def _exporting_provider() -> Any:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
@@ -86,8 +106,7 @@ def _exporting_provider() -> Any:
     if current.function_name:
         resource["faas.name"] = current.function_name
     provider = TracerProvider(resource=Resource.create(resource))
-    exporter = OTLPSpanExporter(timeout=current.trace_export_timeout_s)
-    provider.add_span_processor(ExportWhenOutermostEnds(exporter))
+    provider.add_span_processor(ExportWhenOutermostEnds(_exporter(current)))
     return provider
 
 
