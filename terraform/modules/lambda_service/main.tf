@@ -24,15 +24,16 @@ locals {
     k => upper(replace(k, "/[^A-Za-z0-9]/", "_"))
   }
 
-  # The ADOT layer's wrapper installs OpenTelemetry's tracer provider (which the messaging
-  # package then uses) and flushes it to the collector extension after every invocation:
-  # within a second, where its default would wait 30 s on a stuck collector.
+  # The ADOT layer brings the OpenTelemetry SDK (on /opt/python) and its collector, an
+  # extension listening on localhost:4318 that exports to X-Ray. No otel-instrument
+  # wrapper: it would build its own provider with the protobuf exporter before the
+  # handler's first line (the cold start group 5 does not measure); the messaging package
+  # builds the lighter one and flushes it within each invocation (docs/messaging.md).
   tracing_environment = merge(
     { MESSAGING_TRACING = var.tracing_backend },
     var.tracing_backend != "otel" ? {} : {
-      AWS_LAMBDA_EXEC_WRAPPER                       = "/opt/otel-instrument"
-      OTEL_SERVICE_NAME                             = var.service_name
-      OTEL_INSTRUMENTATION_AWS_LAMBDA_FLUSH_TIMEOUT = "1000"
+      OTEL_SERVICE_NAME           = var.service_name
+      OTEL_EXPORTER_OTLP_ENDPOINT = "http://localhost:4318"
     },
   )
 

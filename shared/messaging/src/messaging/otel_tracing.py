@@ -4,9 +4,8 @@ Imported by ``tracing.py`` at the first span, never before: the API and SDK cost
 milliseconds of a cold start (docs/performance.md, group 5).
 
 * Where a tracer provider is already installed (the ADOT Lambda layer's
-  ``otel-instrument`` wrapper sets one up and flushes it after every invocation), spans
-  go to it.
-* Otherwise (X-Ray's OTLP endpoint through a collector, the local system, tests) this
+  ``otel-instrument`` wrapper would set one up, where a user adds it), spans go to it.
+* Otherwise (in Lambda to the ADOT layer's collector, the local system, tests) this
   module builds its own: OTLP over HTTP to ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` /
   ``OTEL_EXPORTER_OTLP_ENDPOINT`` (default ``http://localhost:4318``, a collector in the
   function), JSON-encoded and sent with the stdlib (``otlp_json.py``) unless

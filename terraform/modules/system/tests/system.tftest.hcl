@@ -430,7 +430,7 @@ run "xray_is_the_default_backend_and_may_write_traces" {
   }
 }
 
-run "otel_adds_the_adot_layer_and_its_wrapper" {
+run "otel_adds_the_adot_layer_and_exports_to_its_collector" {
   command = plan
 
   variables {
@@ -446,12 +446,12 @@ run "otel_adds_the_adot_layer_and_its_wrapper" {
       s.function_settings.tracing_mode == "Active" &&
       s.function_settings.layers == tolist([var.otel_layer_arns[s.function_settings.architecture]]) &&
       s.environment_variables["MESSAGING_TRACING"] == "otel" &&
-      s.environment_variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/otel-instrument" &&
+      !contains(keys(s.environment_variables), "AWS_LAMBDA_EXEC_WRAPPER") &&
       s.environment_variables["OTEL_SERVICE_NAME"] == name &&
-      tonumber(s.environment_variables["OTEL_INSTRUMENTATION_AWS_LAMBDA_FLUSH_TIMEOUT"]) <= 1000 &&
+      s.environment_variables["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4318" &&
       [for st in jsondecode(s.role_policy).Statement : st.Action if st.Sid == "WriteTraces"] == [["xray:PutTelemetryRecords", "xray:PutTraceSegments"]]
     )])
-    error_message = "With otel every function gets its architecture's ADOT layer, the wrapper, a short flush and the X-Ray write its collector needs."
+    error_message = "With otel every function gets its architecture's ADOT layer, no wrapper, the layer's collector as its OTLP endpoint and the X-Ray write that collector needs."
   }
 }
 
