@@ -83,6 +83,14 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
     names = {group: [row["name"] for row in by_id[group]["rows"]] for group in by_id}
     assert "inline / event-driven p50" in names["headline"]
     assert "inline / event-driven p99" in names["headline"]
+    # The headline compares the calls production makes with all the consumers' work inline.
+    calls = {row["name"]: row["text"] for row in by_id["headline"]["rows"] if row["text"]}
+    assert calls["event-driven: AWS calls per request"] == "2: DynamoDB PutItem, SNS Publish"
+    assert calls["inline: AWS calls per request"] == (
+        "4: DynamoDB PutItem, SES SendEmail, DynamoDB TransactWriteItems, DynamoDB UpdateItem"
+    )
+    # Metric lines are written to /dev/null like the log lines, never over the table.
+    assert '{"_aws"' not in result.stdout
     assert "handler / floor p50 (no tracing)" in names["floor"]
     assert "handler with X-Ray / floor p50" in names["floor"]
     assert any("X-Ray:" in note for note in by_id["floor"]["notes"])

@@ -134,10 +134,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {label} done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
     if set(AWS_GROUPS) & set(only):
-        with moto_server() as moto, contextlib.ExitStack() as proxies:
+        from . import harness
+
+        with (
+            moto_server() as moto,
+            contextlib.ExitStack() as proxies,
+            harness.metric_lines_to_devnull(),
+        ):
             from messaging.aws import reset_clients
 
-            from . import harness, latency, overhead
+            from . import latency, overhead
             from .rtt_proxy import RoundTripProxy
 
             at: dict[float, Any] = {

@@ -18,13 +18,14 @@ import time
 from messaging import tracing
 from tools.contract import http_event, load_fixture
 
-from .harness import silence_logs
+from .harness import devnull, silence_logs
 from .latency import trace_header
 
 
 def main() -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-    sys.stdout = sys.stderr  # nothing else may write on the protocol stream
+    # Nothing else may write on the protocol stream; metric lines go where the parent's do.
+    sys.stdout = devnull
     handler = importlib.import_module("orders_api.handler")
     silence_logs()
     body = load_fixture("post-orders.body")
