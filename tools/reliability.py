@@ -98,6 +98,9 @@ class Report:
     delivery: str = "direct"
     figures: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    # order id -> what happened to it, for each order not handled exactly once nor only
+    # dead-lettered: what a failed run must show to be understood
+    unbalanced: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -233,7 +236,9 @@ def _dead_letters(system: System, sqs: Any) -> Counter[str]:
     return dead
 
 
-def _account(system: System, orders: list[dict[str, Any]]) -> dict[str, int]:
+def _account(
+    system: System, orders: list[dict[str, Any]]
+) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
     assert system.provisioned
     emails: Counter[str] = Counter()
     for message in sent_emails(system.endpoint_url, timeout_s=300):
@@ -243,7 +248,9 @@ def _account(system: System, orders: list[dict[str, Any]]) -> dict[str, int]:
     dead = _dead_letters(system, sqs)
     ids = [order["order_id"] for order in orders]
     once = sum(1 for i in ids if emails[i] == 1 and not dead[i])
-    return {
+    balanced = {i for i in ids if (emails[i], bool(dead[i])) in {(1, False), (0, True)}}
+    unbalanced = {i: (emails[i], dead[i]) for i in ids if i not in balanced}
+    return unbalanced, {
         "handled_exactly_once": once,
         "dead_lettered": sum(1 for i in ids if dead[i] and not emails[i]),
         "handled_twice_or_more": sum(1 for i in ids if emails[i] > 1),
@@ -266,6 +273,7 @@ def run(
     timeout_s: float = 600,
     state_dir: Path | None = None,
     consumer_timeout_s: float = CONSUMER_TIMEOUT_S,
+    backoff_s: float = 1.0,
 ) -> Report:
     if delivery not in DELIVERIES:
         raise ValueError(f"delivery must be one of {', '.join(DELIVERIES)}, got {delivery!r}")
@@ -290,7 +298,7 @@ def run(
         # Lambda waits about a minute before a retry, far longer than a handler runs; a
         # retry much sooner than the handler takes would find a duplicate's claim still
         # in progress on every attempt and dead-letter an event another worker handles.
-        backoff_s=1.0,
+        backoff_s=backoff_s,
         faults=faults,
         color=False,
         quiet=True,
@@ -340,7 +348,16 @@ def run(
         errors = Counter(r.get("error_type") for r in runs if not r["ok"])
         report.figures["workers_killed_mid_invocation"] = errors["Runtime.ExitError"]
         report.figures["handlers_timed_out"] = errors["Sandbox.Timedout"]
-        report.figures.update(_account(system, orders))
+        unbalanced, figures = _account(system, orders)
+        report.figures.update(figures)
+        report.unbalanced = {
+            order_id: {"emails": emails, "dead_letters": dead, "invocations": [
+                {k: r.get(k) for k in ("source", "attempt", "ok", "error_type", "start", "end")}
+                for r in system.invocations
+                if order_id == r.get("order_id") or order_id in (r.get("order_ids") or ())
+            ]}
+            for order_id, (emails, dead) in unbalanced.items()
+        }  # fmt: skip
     finally:
         system.stop()
         os.environ.clear()

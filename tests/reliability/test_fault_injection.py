@@ -29,14 +29,18 @@ def _run(delivery: str, tmp_path: Path) -> reliability.Report:
         seed="ci-fixed-seed",
         timeout_s=300,
         state_dir=tmp_path / "state",
-        # Twice the default, as the suite may share the machine with other work: a healthy
-        # first invocation on a fresh worker must not reach it (it would send twice).
+        # Twice the defaults, as the suite may share the machine with other work: a healthy
+        # first invocation on a fresh worker must not reach its timeout (it would send
+        # twice), nor outlast a duplicate's retries (which would dead-letter an event the
+        # first one handles: a loaded run once did).
         consumer_timeout_s=2 * reliability.CONSUMER_TIMEOUT_S,
+        backoff_s=2.0,
     )
 
 
 def _assert_every_event_handled_once_or_dead_lettered(report: reliability.Report) -> None:
     figures = report.figures
+    assert not report.unbalanced, report.unbalanced
     assert figures["handled_exactly_once"] + figures["dead_lettered"] == report.events
     assert figures["handled_twice_or_more"] == 0
     assert figures["handled_and_dead_lettered"] == 0
