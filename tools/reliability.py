@@ -407,9 +407,13 @@ def main(argv: list[str] | None = None) -> int:
             "figures": report.figures,
             "seconds": report.seconds,
             "balanced": report.balanced,
+            "unbalanced": report.unbalanced,
         }
         for report in reports
     }
+    for report in reports:
+        for order_id, what in report.unbalanced.items():
+            print(f"{report.delivery}: {order_id} unbalanced: {json.dumps(what)}")
     args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 0 if all(report.balanced for report in reports) else 1
 

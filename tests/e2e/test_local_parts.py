@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -660,3 +662,52 @@ def test_the_local_moto_keeps_a_connection_open_across_requests_with_bodies(
         assert sockets == [sockets[0]] * 3
     finally:
         connection.close()
+
+
+def test_the_local_motos_conditional_writes_let_one_of_concurrent_claims_win() -> None:
+    from moto.dynamodb.exceptions import ConditionalCheckFailed
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from tools.local.moto_runner import write_dynamodb_items_atomically
+
+    # given moto's DynamoDB as the local system's moto serves it (a subclass, patched alone)
+    class Backend(DynamoDBBackend):  # type: ignore[misc]
+        pass
+
+    write_dynamodb_items_atomically(Backend)
+    backend = Backend("us-east-1", "123456789012")
+    backend.create_table(
+        "claims", schema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        attr=[{"AttributeName": "id", "AttributeType": "S"}], throughput=None,
+        billing_mode="PAY_PER_REQUEST", indexes=None, global_indexes=None, streams=None,
+        sse_specification=None, tags=[], deletion_protection_enabled=False,
+        warm_throughput=None,
+    )  # fmt: skip
+    keys = [f"event-{n}" for n in range(200)]
+    threads = 4
+    barrier = threading.Barrier(threads)
+
+    def claim_each(_: int) -> list[str]:
+        won = []
+        for key in keys:
+            barrier.wait()
+            try:
+                backend.put_item(
+                    "claims", {"id": {"S": key}},
+                    condition_expression="attribute_not_exists(id)",
+                )  # fmt: skip
+                won.append(key)
+            except ConditionalCheckFailed:
+                pass
+        return won
+
+    # when every thread claims every key at once, switching threads as often as it can
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            winners = [key for won in pool.map(claim_each, range(threads)) for key in won]
+    finally:
+        sys.setswitchinterval(interval)
+    # then each key has exactly one winner, as DynamoDB's conditional writes give
+    assert sorted(winners) == sorted(keys)

@@ -70,6 +70,38 @@ def route_without_listing_moto(backends: Any) -> None:
     backends.list_of_moto_modules = lambda: modules
 
 
+def write_dynamodb_items_atomically(backend: Any = None) -> None:
+    """Check each DynamoDB write's condition and make the write under one lock.
+
+    DynamoDB applies a conditional write atomically; moto's backend checks the condition
+    and then writes with no lock, and its server runs each connection on its own thread.
+    Two claims of one event (a delivery and its duplicate) both passed
+    ``attribute_not_exists(id)`` that way and the email went out twice. A lock per
+    process is coarser than DynamoDB's per item, and cheap: the writes are short.
+    """
+    import threading
+
+    if backend is None:
+        from moto.dynamodb.models import DynamoDBBackend as backend
+
+    lock = threading.RLock()  # a transaction's writes may call put_item inside it
+
+    def locked(method: Any) -> Any:
+        def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return write
+
+    for name in WRITES:
+        setattr(backend, name, locked(getattr(backend, name)))
+
+
+# DynamoDBBackend's methods behind PutItem, UpdateItem, DeleteItem, BatchWriteItem and
+# TransactWriteItems
+WRITES = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
+
+
 def keep_connections_alive(server: Any) -> None:
     """Keep a client's connection open between requests (HTTP/1.1), as AWS endpoints do.
 
@@ -121,6 +153,7 @@ def main() -> None:
 
     route_without_listing_moto(backends)
     keep_connections_alive(server)
+    write_dynamodb_items_atomically()
     deliver_http_message_attributes()
     # werkzeug logs a line per request under one handler lock: a sixth of moto's CPU under
     # load, with threads queueing on the lock. Errors are still logged.
