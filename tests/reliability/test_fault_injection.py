@@ -32,7 +32,7 @@ def _run(delivery: str, tmp_path: Path) -> reliability.Report:
         # Twice the defaults, as the suite may share the machine with other work: a healthy
         # first invocation on a fresh worker must not reach its timeout (it would send
         # twice), nor outlast a duplicate's retries (which would dead-letter an event the
-        # first one handles: a loaded run once did).
+        # first one handles).
         consumer_timeout_s=2 * reliability.CONSUMER_TIMEOUT_S,
         backoff_s=2.0,
     )
