@@ -233,13 +233,16 @@ def fault_key(message: str) -> str | None:
 
 def queued_fault_key(body: Any) -> str | None:
     """``fault_key`` of an SQS record's body: an SNS notification, or raw delivery's message."""
+    # Read as the router reads it; imported here, where faults are armed, so the worker
+    # itself still loads nothing of the package before the handler's cold start.
+    from messaging.errors import MalformedMessageError
+    from messaging.queue_records import SQS_EVENT_SOURCE, as_sns_record
+
     try:
-        notification = json.loads(body)
-    except (TypeError, ValueError):
+        sns = as_sns_record({"eventSource": SQS_EVENT_SOURCE, "body": body}, 0)
+    except MalformedMessageError:
         return None
-    if isinstance(notification, dict) and notification.get("Type") == "Notification":
-        return fault_key(str(notification.get("Message", "")))
-    return fault_key(body)
+    return fault_key(sns["Sns"]["Message"])
 
 
 def strike(kind: str, what: str, when: str) -> None:
