@@ -1,4 +1,8 @@
-"""``python moto_runner.py HOST PORT PARENT_PID``: moto's server, tied to the local system.
+"""``python moto_runner.py HOST PORT PARENT_PID [--fan-out-after-answer]``: moto's server.
+
+It is tied to the local system (or the benchmark) that starts it. With
+``--fan-out-after-answer`` SNS delivers to subscriptions after Publish has answered
+(``FanOutAfterAnswer``), as AWS does; without it moto delivers inside the request.
 
 Like the workers, it asks Linux to kill it when the process that started it dies, so a
 crashed or killed ``make local`` leaves no server holding the port.
@@ -12,8 +16,10 @@ import io
 import json
 import logging
 import os
+import queue
 import signal
 import sys
+import threading
 from typing import Any
 
 
@@ -97,6 +103,8 @@ def write_dynamodb_items_atomically(backend: Any = None) -> None:
         setattr(backend, name, locked(getattr(backend, name)))
 
 
+FAN_OUT_AFTER_ANSWER = "--fan-out-after-answer"
+
 # DynamoDBBackend's methods behind PutItem, UpdateItem, DeleteItem, BatchWriteItem and
 # TransactWriteItems
 WRITES = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
@@ -143,8 +151,123 @@ def keep_connections_alive(server: Any) -> None:
     server.MotoRequestHandler = KeepAliveRequestHandler
 
 
+class RequestsInFlight:
+    """How many requests moto is answering (``with`` each), so the fan-out can wait for quiet."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._quiet = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._quiet:
+            self._count += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._quiet:
+            self._count -= 1
+            if not self._count:
+                self._quiet.notify_all()
+
+    def wait_quiet(self, at_most_s: float) -> None:
+        with self._quiet:
+            self._quiet.wait_for(lambda: not self._count, timeout=at_most_s)
+
+
+class FanOutAfterAnswer:
+    """SNS's delivery to subscriptions after Publish and PublishBatch have answered, as in AWS.
+
+    moto delivers inside the request: per message and per subscription it matches the
+    filter policy, signs the notification and writes the SQS message (or POSTs, or
+    invokes), all on the publisher's clock. SNS answers once the message is stored and
+    delivers afterwards. Here moto still does everything up to the delivery in the
+    request (its validation and errors, the message ids, ``sent_notifications``, the
+    list of subscriptions, a JSON ``MessageStructure`` checked per subscription); the
+    deliveries of a message are queued when its publish succeeds (none when it fails)
+    and one thread makes them in publish order, so FIFO topics keep their order. The
+    thread waits for a moment without requests (up to ``QUIET_WAIT_S``) before each
+    delivery: in AWS it runs on other machines, here it shares the publisher's cores.
+    A subscription removed before its delivery gets nothing, as SNS does; a delivery
+    that fails is logged. ``drain()`` (when the server stops) makes every pending one.
+    """
+
+    QUIET_WAIT_S = 0.05
+
+    def __init__(self, requests: RequestsInFlight) -> None:
+        self._requests = requests
+        self._pending: queue.Queue[list[tuple[Any, tuple[Any, ...], dict[str, Any]]]] = (
+            queue.Queue()
+        )
+        self._collecting = threading.local()
+        self._draining = threading.Event()
+        self._log = logging.getLogger("moto_runner.fan_out")
+        threading.Thread(target=self._deliver, name="sns-fan-out", daemon=True).start()
+
+    def install(self) -> None:
+        from moto.sns.models import Subscription, Topic
+
+        deliver = Subscription.publish  # with what ``deliver_http_message_attributes`` adds
+        publish_to_topic = Topic.publish
+        collecting = self._collecting
+
+        def collect(subscription: Any, message: str, *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("message_structure") == "json":  # raises what moto raises
+                subscription._parse_message_structure(message, subscription.protocol)
+            collecting.deliveries.append((subscription, (message, *args), kwargs))
+
+        def publish(topic: Any, *args: Any, **kwargs: Any) -> str:
+            collecting.deliveries = []
+            try:
+                message_id: str = publish_to_topic(topic, *args, **kwargs)
+                self._pending.put(collecting.deliveries)
+                return message_id
+            finally:
+                collecting.deliveries = None
+
+        self._deliver_one = deliver
+        Subscription.publish = collect  # type: ignore[method-assign,assignment]
+        Topic.publish = publish  # type: ignore[method-assign,assignment]
+
+    def _deliver(self) -> None:
+        while True:
+            deliveries = self._pending.get()
+            try:
+                for subscription, args, kwargs in deliveries:
+                    if subscription.arn not in subscription.topic.sns_backend.subscriptions:
+                        continue
+                    if not self._draining.is_set():
+                        self._requests.wait_quiet(self.QUIET_WAIT_S)
+                    try:
+                        self._deliver_one(subscription, *args, **kwargs)
+                    except Exception:
+                        self._log.exception("SNS delivery to %s failed", subscription.arn)
+            finally:
+                self._pending.task_done()
+
+    def drain(self) -> None:
+        """Return once every delivery queued so far (and while waiting) has been made."""
+        self._draining.set()
+        self._pending.join()
+
+
+def fan_out_after_answer(server: Any) -> FanOutAfterAnswer:
+    """Install ``FanOutAfterAnswer`` on moto's SNS and count ``server``'s requests for it."""
+    requests = RequestsInFlight()
+    dispatcher = server.DomainDispatcherApplication
+    answer = dispatcher.__call__
+
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        with requests:
+            return answer(self, environ, start_response)
+
+    dispatcher.__call__ = call
+    fan_out = FanOutAfterAnswer(requests)
+    fan_out.install()
+    return fan_out
+
+
 def main() -> None:
     host, port, parent = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    after_answer = FAN_OUT_AFTER_ANSWER in sys.argv[4:]
     with contextlib.suppress(OSError, AttributeError):  # PR_SET_PDEATHSIG
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
@@ -155,11 +278,16 @@ def main() -> None:
     keep_connections_alive(server)
     write_dynamodb_items_atomically()
     deliver_http_message_attributes()
+    fan_out = fan_out_after_answer(server) if after_answer else None
     # werkzeug logs a line per request under one handler lock: a sixth of moto's CPU under
     # load, with threads queueing on the lock. Errors are still logged.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    server.main(["-H", host, "-p", port])
+    try:
+        server.main(["-H", host, "-p", port])
+    finally:  # SIGTERM ends moto's server with SystemExit; pending deliveries are made first
+        if fan_out is not None:
+            fan_out.drain()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from typing import Any
 
 from tools import runtimes
 
+from .moto_runner import FAN_OUT_AFTER_ANSWER
+
 HOST = "127.0.0.1"
 ENVIRONMENT = "local"  # the environment name in every local physical name
 HERE = Path(__file__).resolve().parent
@@ -130,15 +132,21 @@ def stop_process(
 
 
 def start_moto(
-    port: int, log_path: Path, timeout_s: float = 30
+    port: int, log_path: Path, timeout_s: float = 30, *, fan_out_after_answer: bool = False
 ) -> tuple[subprocess.Popen[Any], str]:
     """moto's server on 127.0.0.1:``port``, killed by Linux if this process dies; its URL.
 
+    ``fan_out_after_answer``: SNS delivers to subscriptions after Publish has answered, as
+    AWS does, instead of inside the request (``moto_runner.FanOutAfterAnswer``).
     Returns once it answers; ``LocalError`` (pointing at ``log_path``) if it does not.
     """
+    command = [sys.executable, "-I", str(HERE / "moto_runner.py"), HOST, str(port)]
+    command.append(str(os.getpid()))
+    if fan_out_after_answer:
+        command.append(FAN_OUT_AFTER_ANSWER)
     with log_path.open("ab") as log:
         process = spawn(
-            [sys.executable, "-I", str(HERE / "moto_runner.py"), HOST, str(port), str(os.getpid())],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
