@@ -113,6 +113,7 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
 
     assert "index sweep items read, 1,000 / 100 orders" in names["sweep"]
     assert results["meta"]["rtt_ms"] == [0.0, 10.0]
+    assert results["meta"]["fan_out"] == "after-answer"
     for group_id, wanted in GOALS.items():
         for at, suffix in ((0.0, ""), (10.0, "@10ms")):
             group = by_id[group_id + suffix]
@@ -124,6 +125,7 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
                 if any(f"| {name} |" in line for name in wanted)
             ]  # fmt: skip
             assert all(line.rstrip(" |").endswith(("met", "not met")) for line in verdicts)
+            assert any(note.startswith("fan-out after the answer") for note in group["notes"])
         proxied = by_id[group_id + "@10ms"]["notes"][-1]
         assert "passed the loopback proxy, each delayed by a 10 ms round trip" in proxied
         assert int(proxied.split()[0].replace(",", "")) > 0, proxied

@@ -24,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tools.contract import REGION, fake_aws_environment
-from tools.local.processes import free_port, start_moto, stop_process
+from tools.local.processes import drain_sns_deliveries, free_port, start_moto, stop_process
 
 HANG_BOUND_S = 30.0  # how long a broken fan-out may hang the test before it fails
 
@@ -190,6 +190,23 @@ def test_the_queue_subscription_receives_what_its_filter_accepts(
     assert receiver.wait_for(4) == ["0 small", "1 large", "2 small", "3 large"]
     received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     assert sorted(json.loads(m["Body"])["Message"] for m in received) == ["1 large", "3 large"]
+
+
+def test_a_drain_answers_once_every_pending_delivery_is_made(
+    moto: Moto, receiver: Receiver
+) -> None:
+    # given an endpoint that answers at once, and fifty messages just published
+    receiver.release.set()
+    sns = moto.client("sns")
+    topic = _subscribed_topic(moto, receiver)
+    for n in range(50):
+        sns.publish(TopicArn=topic, Message=str(n))
+    # when the bench asks moto to drain its deliveries
+    drain_sns_deliveries(moto.url)
+    # then all of them have arrived, in order, by the time it answers
+    assert [notification["Message"] for notification in receiver.arrived] == [
+        str(n) for n in range(50)
+    ]
 
 
 def test_stopping_the_server_makes_the_pending_deliveries_first(

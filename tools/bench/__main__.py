@@ -51,6 +51,14 @@ GROUPS = (
 AWS_GROUPS = ("headline", "floor", "publish", "router", "batching")  # against moto
 PER_ROUND_TRIP = ("headline", "floor", "publish", "batching")  # again for each --rtt-ms
 DEFAULT_RTT_MS = "0,10"
+PUBLISHERS = ("headline", "floor", "publish", "batching")  # groups that time an SNS publish
+FAN_OUT_NOTES = {
+    "after-answer": "fan-out after the answer, as SNS does: moto queues each message's "
+    "deliveries to its subscriptions and makes them on a thread of its own while it has no "
+    "request to answer, and all of them before queues are replaced (off the clock)",
+    "in-request": "fan-out inside the request, as moto does: each message's deliveries to "
+    "its subscriptions are on the publisher's clock",
+}
 
 
 def round_trips(text: str) -> list[float]:
@@ -89,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated round trips added to every AWS call, each measured in this run "
         f"({', '.join(PER_ROUND_TRIP)}; default {DEFAULT_RTT_MS}; 0 = moto directly)",
     )
+    parser.add_argument(
+        "--fan-out",
+        choices=sorted(FAN_OUT_NOTES),
+        default="after-answer",
+        help="when moto's SNS delivers to subscriptions: after Publish has answered, as AWS "
+        "does (default), or inside the request, as moto does",
+    )
     args = parser.parse_args(argv)
     only = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = sorted(set(only) - set(GROUPS))
@@ -108,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "third_party_ms": args.third_party_ms,
         "endpoint": "moto server on 127.0.0.1 (local emulator)",
         "rtt_ms": args.rtt_ms,
+        "fan_out": args.fan_out,
     }
     began = time.perf_counter()
     groups: list[Group] = []
@@ -122,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         made = make()
         for group in made if isinstance(made, tuple) else (made,):
             group.seconds = time.perf_counter() - started
+            if name in PUBLISHERS:
+                group.notes.append(FAN_OUT_NOTES[args.fan_out])
             if proxy is not None:
                 group.rtt_ms = proxy.rtt_ms
                 group.id += f"@{proxy.rtt_ms:g}ms"
@@ -136,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     if set(AWS_GROUPS) & set(only):
         from . import harness
 
+        after_answer = args.fan_out == "after-answer"
         with (
-            moto_server() as moto,
+            moto_server(fan_out_after_answer=after_answer) as moto,
             contextlib.ExitStack() as proxies,
             harness.metric_lines_to_devnull(),
         ):
@@ -151,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 for rtt in args.rtt_ms
             }
             use_endpoint(moto)
-            sut = harness.start(moto)
+            sut = harness.start(moto, fan_out_after_answer=after_answer)
             makers: dict[str, Callable[[], Group]] = {
                 "headline": lambda: latency.headline(
                     sut, rounds=mode.rounds, iterations=mode.headline,

@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -22,6 +23,7 @@ import messaging
 from tools import declarations
 from tools.contract import Provisioned, http_event, lambda_environment, load_fixture, provision
 from tools.contract.provision import table_schema
+from tools.local.processes import drain_sns_deliveries
 
 SKUS_STOCK = 10**12
 devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
@@ -81,6 +83,7 @@ class Harness:
     inventory: ModuleType
     order_status: ModuleType
     body: dict[str, Any]
+    settle: Callable[[], None] = lambda: None  # between rounds: pending SNS deliveries made
     _generation: int = 0
     _subscriptions: dict[str, str] = field(default_factory=dict)
 
@@ -109,7 +112,9 @@ class Harness:
 
         moto's publish slows as a subscribed queue's backlog grows, and ``PurgeQueue`` is
         allowed once a minute, so each round gets new queues (same topics, same fan-out).
+        Deliveries still pending (fan-out after the answer) are made first, off the clock.
         """
+        self.settle()
         sqs = raw_client("sqs")
         sns = raw_client("sns")
         self._generation += 1
@@ -129,8 +134,12 @@ class Harness:
                 sqs.delete_queue(QueueUrl=old_url)
 
 
-def start(endpoint_url: str) -> Harness:
-    """Provision against ``endpoint_url`` and import the handlers as Lambda would."""
+def start(endpoint_url: str, *, fan_out_after_answer: bool = False) -> Harness:
+    """Provision against ``endpoint_url`` and import the handlers as Lambda would.
+
+    ``fan_out_after_answer``: the moto server there delivers after Publish has answered;
+    between rounds the harness waits until it has made every pending delivery.
+    """
     provisioned = provision("local", endpoint_url=endpoint_url)
     env = orders_api_environment(provisioned)
     os.environ.update(env)
@@ -156,6 +165,8 @@ def start(endpoint_url: str) -> Harness:
         modules["order_status"],
         body,
     )
+    if fan_out_after_answer:
+        system.settle = lambda: drain_sns_deliveries(endpoint_url)
     system.purge_observers()  # the first queues subscribed to the topics
     answer = system.orders_api.handle(system.post_orders_event())
     if answer["statusCode"] != 202:

@@ -282,7 +282,7 @@ def batching(system: Harness, *, chunks: int, chunk: int) -> Group:
     )
     group.notes.extend(samples.error_notes())
     group.notes.append(
-        "moto handles each PublishBatch entry like a single publish, so only the per-call "
-        "round trip is saved here; in AWS each call saved is a network round trip"
+        "moto handles each PublishBatch entry like a single publish, fan-out included; in "
+        "AWS each call saved is a network round trip"
     )
     return group

@@ -20,6 +20,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 
@@ -104,6 +105,7 @@ def write_dynamodb_items_atomically(backend: Any = None) -> None:
 
 
 FAN_OUT_AFTER_ANSWER = "--fan-out-after-answer"
+DRAIN_PATH = "/moto-runner/fan-out/drain"  # answers once every pending delivery is made
 
 # DynamoDBBackend's methods behind PutItem, UpdateItem, DeleteItem, BatchWriteItem and
 # TransactWriteItems
@@ -156,21 +158,33 @@ class RequestsInFlight:
 
     def __init__(self) -> None:
         self._count = 0
-        self._quiet = threading.Condition()
+        self._last_answered = 0.0
+        self._changed = threading.Condition()
 
     def __enter__(self) -> None:
-        with self._quiet:
+        with self._changed:
             self._count += 1
 
     def __exit__(self, *_: object) -> None:
-        with self._quiet:
+        with self._changed:
             self._count -= 1
-            if not self._count:
-                self._quiet.notify_all()
+            self._last_answered = time.monotonic()
+            self._changed.notify_all()
 
-    def wait_quiet(self, at_most_s: float) -> None:
-        with self._quiet:
-            self._quiet.wait_for(lambda: not self._count, timeout=at_most_s)
+    def wait_quiet(self, quiet_s: float, until: float) -> None:
+        """Return once no request has been in flight for ``quiet_s``, or at ``until``."""
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                if now >= until:
+                    return
+                if not self._count:
+                    quiet_for = now - self._last_answered
+                    if quiet_for >= quiet_s:
+                        return
+                    self._changed.wait(min(quiet_s - quiet_for, until - now))
+                else:
+                    self._changed.wait(until - now)
 
 
 class FanOutAfterAnswer:
@@ -183,22 +197,25 @@ class FanOutAfterAnswer:
     request (its validation and errors, the message ids, ``sent_notifications``, the
     list of subscriptions, a JSON ``MessageStructure`` checked per subscription); the
     deliveries of a message are queued when its publish succeeds (none when it fails)
-    and one thread makes them in publish order, so FIFO topics keep their order. The
-    thread waits for a moment without requests (up to ``QUIET_WAIT_S``) before each
-    delivery: in AWS it runs on other machines, here it shares the publisher's cores.
-    A subscription removed before its delivery gets nothing, as SNS does; a delivery
-    that fails is logged. ``drain()`` (when the server stops) makes every pending one.
+    and one thread makes them in publish order, so FIFO topics keep their order.
+
+    In AWS the deliveries run on other machines; here they share the publisher's cores,
+    and a thread busy delivering makes the next request wait for the interpreter lock.
+    So each delivery waits until moto has answered no request for ``QUIET_S`` (a long
+    poll waits without working, so it does not count), ``MAX_DELAY_S`` after its publish
+    at most. A subscription removed before its delivery gets nothing, as SNS does; a
+    delivery that fails is logged. ``drain()`` (``DRAIN_PATH``, and when the server
+    stops) makes every pending delivery at once.
     """
 
-    QUIET_WAIT_S = 0.05
+    QUIET_S = 0.005
+    MAX_DELAY_S = 5.0
 
     def __init__(self, requests: RequestsInFlight) -> None:
         self._requests = requests
-        self._pending: queue.Queue[list[tuple[Any, tuple[Any, ...], dict[str, Any]]]] = (
-            queue.Queue()
-        )
+        self._pending: queue.Queue[tuple[float, list[tuple[Any, Any, Any]]]] = queue.Queue()
         self._collecting = threading.local()
-        self._draining = threading.Event()
+        self._draining = 0  # drain() calls waiting; while any does, nothing waits for quiet
         self._log = logging.getLogger("moto_runner.fan_out")
         threading.Thread(target=self._deliver, name="sns-fan-out", daemon=True).start()
 
@@ -218,7 +235,7 @@ class FanOutAfterAnswer:
             collecting.deliveries = []
             try:
                 message_id: str = publish_to_topic(topic, *args, **kwargs)
-                self._pending.put(collecting.deliveries)
+                self._pending.put((time.monotonic(), collecting.deliveries))
                 return message_id
             finally:
                 collecting.deliveries = None
@@ -229,13 +246,13 @@ class FanOutAfterAnswer:
 
     def _deliver(self) -> None:
         while True:
-            deliveries = self._pending.get()
+            published, deliveries = self._pending.get()
             try:
                 for subscription, args, kwargs in deliveries:
                     if subscription.arn not in subscription.topic.sns_backend.subscriptions:
                         continue
-                    if not self._draining.is_set():
-                        self._requests.wait_quiet(self.QUIET_WAIT_S)
+                    if not self._draining:
+                        self._requests.wait_quiet(self.QUIET_S, published + self.MAX_DELAY_S)
                     try:
                         self._deliver_one(subscription, *args, **kwargs)
                     except Exception:
@@ -245,22 +262,31 @@ class FanOutAfterAnswer:
 
     def drain(self) -> None:
         """Return once every delivery queued so far (and while waiting) has been made."""
-        self._draining.set()
-        self._pending.join()
+        self._draining += 1
+        try:
+            self._pending.join()
+        finally:
+            self._draining -= 1
 
 
 def fan_out_after_answer(server: Any) -> FanOutAfterAnswer:
-    """Install ``FanOutAfterAnswer`` on moto's SNS and count ``server``'s requests for it."""
+    """Install ``FanOutAfterAnswer`` on moto's SNS, counting ``server``'s requests for it."""
     requests = RequestsInFlight()
+    fan_out = FanOutAfterAnswer(requests)
     dispatcher = server.DomainDispatcherApplication
     answer = dispatcher.__call__
 
     def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == DRAIN_PATH:
+            fan_out.drain()
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "8")])
+            return [b"drained\n"]
+        if environ.get("HTTP_X_AMZ_TARGET", "").endswith(".ReceiveMessage"):
+            return answer(self, environ, start_response)  # a long poll mostly waits
         with requests:
             return answer(self, environ, start_response)
 
     dispatcher.__call__ = call
-    fan_out = FanOutAfterAnswer(requests)
     fan_out.install()
     return fan_out
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from tools import runtimes
 
-from .moto_runner import FAN_OUT_AFTER_ANSWER
+from .moto_runner import DRAIN_PATH, FAN_OUT_AFTER_ANSWER
 
 HOST = "127.0.0.1"
 ENVIRONMENT = "local"  # the environment name in every local physical name
@@ -166,3 +166,10 @@ def start_moto(
     process.kill()
     process.wait()
     raise LocalError(f"the moto server did not answer on {url} within {timeout_s:.0f} s")
+
+
+def drain_sns_deliveries(moto_url: str, timeout_s: float = 120) -> None:
+    """Return once a moto started with ``fan_out_after_answer`` has made every pending delivery."""
+    request = urllib.request.Request(f"{moto_url}{DRAIN_PATH}", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout_s) as answer:  # noqa: S310
+        answer.read()
