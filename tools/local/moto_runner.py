@@ -216,6 +216,7 @@ class FanOutAfterAnswer:
         self._pending: queue.Queue[tuple[float, list[tuple[Any, Any, Any]]]] = queue.Queue()
         self._collecting = threading.local()
         self._draining = 0  # drain() calls waiting; while any does, nothing waits for quiet
+        self._draining_lock = threading.Lock()
         self._log = logging.getLogger("moto_runner.fan_out")
         threading.Thread(target=self._deliver, name="sns-fan-out", daemon=True).start()
 
@@ -262,11 +263,13 @@ class FanOutAfterAnswer:
 
     def drain(self) -> None:
         """Return once every delivery queued so far (and while waiting) has been made."""
-        self._draining += 1
+        with self._draining_lock:
+            self._draining += 1
         try:
             self._pending.join()
         finally:
-            self._draining -= 1
+            with self._draining_lock:
+                self._draining -= 1
 
 
 def fan_out_after_answer(server: Any) -> FanOutAfterAnswer:
