@@ -23,6 +23,7 @@ GROUPS = [
     "coldstart",
     "artifacts",
     "endtoend",
+    "endtoend@10ms",
     "sweep",
     "queue",
 ]
