@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -189,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         from . import endtoend
         from .rtt_proxy import RoundTripProxy
 
+        def end_to_end(proxy: Any, moto_port: int) -> Group:
+            return endtoend.end_to_end(
+                requests=mode.e2e_requests, burst=mode.e2e_burst, moto_port=moto_port,
+                functions_endpoint_url=proxy.url if proxy else None,
+            )  # fmt: skip
+
         for rtt in args.rtt_ms:
             # The proxy must exist before the system's workers start: moto's port is
             # chosen here, and the workers are pointed at the proxy in front of it.
@@ -198,14 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                 if rtt
                 else contextlib.nullcontext()
             ) as proxy:
-                run(
-                    "endtoend",
-                    lambda proxy=proxy, moto_port=moto_port: endtoend.end_to_end(
-                        requests=mode.e2e_requests, burst=mode.e2e_burst, moto_port=moto_port,
-                        functions_endpoint_url=proxy.url if proxy else None,
-                    ),
-                    proxy,
-                )  # fmt: skip
+                run("endtoend", functools.partial(end_to_end, proxy, moto_port), proxy)
     if "sweep" in only:
         from . import sweep
 
