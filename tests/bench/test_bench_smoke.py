@@ -23,6 +23,7 @@ GROUPS = [
     "coldstart",
     "artifacts",
     "endtoend",
+    "endtoend@10ms",
     "sweep",
     "queue",
 ]
@@ -106,6 +107,11 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
         assert chain in names["endtoend"]
         assert f"{workers}: sustained consumer events per second" in names["endtoend"]
     assert "sustained consumer events per second, 4 / 1 workers per function" in names["endtoend"]
+    # At 10 ms the functions' AWS calls go through the proxy: none passing it means the
+    # workers still talk to moto directly and the row measures nothing new.
+    assert names["endtoend@10ms"] == names["endtoend"]
+    proxied = by_id["endtoend@10ms"]["notes"][-1]
+    assert int(proxied.split(" AWS requests passed")[0].replace(",", "")) > 0, proxied
     assert by_id["queue"]["status"] == "ok", by_id["queue"].get("skipped_reason")
     for size in (1, 10):
         assert f"batch size {size}: events per second" in names["queue"]

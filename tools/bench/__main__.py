@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -49,7 +50,7 @@ GROUPS = (
     "queue",
 )  # fmt: skip
 AWS_GROUPS = ("headline", "floor", "publish", "router", "batching")  # against moto
-PER_ROUND_TRIP = ("headline", "floor", "publish", "batching")  # again for each --rtt-ms
+PER_ROUND_TRIP = ("headline", "floor", "publish", "batching", "endtoend")  # for each --rtt-ms
 DEFAULT_RTT_MS = "0,10"
 PUBLISHERS = ("headline", "floor", "publish", "batching")  # groups that time an SNS publish
 FAN_OUT_NOTES = {
@@ -203,12 +204,27 @@ def main(argv: list[str] | None = None) -> int:
 
         run("coldstart", lambda: coldstart.cold_start(rounds=mode.cold_rounds))
     if "endtoend" in only:
-        from . import endtoend
+        from tools.local.processes import free_port
 
-        run(
-            "endtoend",
-            lambda: endtoend.end_to_end(requests=mode.e2e_requests, burst=mode.e2e_burst),
-        )
+        from . import endtoend
+        from .rtt_proxy import RoundTripProxy
+
+        def end_to_end(proxy: Any, moto_port: int) -> Group:
+            return endtoend.end_to_end(
+                requests=mode.e2e_requests, burst=mode.e2e_burst, moto_port=moto_port,
+                functions_endpoint_url=proxy.url if proxy else None,
+            )  # fmt: skip
+
+        for rtt in args.rtt_ms:
+            # The proxy must exist before the system's workers start: moto's port is
+            # chosen here, and the workers are pointed at the proxy in front of it.
+            moto_port = free_port(0, "moto server", "--rtt-ms") if rtt else 0
+            with (
+                RoundTripProxy(f"http://127.0.0.1:{moto_port}", rtt_ms=rtt)
+                if rtt
+                else contextlib.nullcontext()
+            ) as proxy:
+                run("endtoend", functools.partial(end_to_end, proxy, moto_port), proxy)
     if "sweep" in only:
         from . import sweep
 

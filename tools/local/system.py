@@ -65,6 +65,9 @@ class Options:
     concurrency: int = DEFAULT_CONCURRENCY  # workers per function at most
     concurrency_overrides: dict[str, int] = field(default_factory=dict)  # per service name
     timeout_overrides: dict[str, float] = field(default_factory=dict)  # s, per service name
+    # The functions' AWS endpoint when it is not moto's own: the bench puts a loopback
+    # proxy there that delays every call by an AWS-like round trip (tools.bench.rtt_proxy).
+    functions_endpoint_url: str | None = None
 
     def concurrency_of(self, service: str) -> int:
         return self.concurrency_overrides.get(service, self.concurrency)
@@ -191,7 +194,8 @@ class System:
         """How ``service``'s workers start, running ``runnable``."""
         assert self.provisioned
         env = worker_environment(
-            service.name, runnable, self.endpoint_url, self.provisioned,
+            service.name, runnable, self.options.functions_endpoint_url or self.endpoint_url,
+            self.provisioned,
             fail_services=self.options.fail_services, faults=self.options.faults,
             trace_endpoint=self.traces.endpoint if self.traces else None,
         )  # fmt: skip
