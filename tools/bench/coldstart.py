@@ -7,8 +7,11 @@ A fresh interpreter then imports the handler module, creates its first client an
 opens and closes its first span, once per tracing backend (``MESSAGING_TRACING`` off,
 xray, otel, with a sampled X-Ray header as Lambda sets it; otel exports to a collector
 on loopback, as to the ADOT layer's). The baseline is a bare interpreter that imports
-boto3 and creates one SNS client. Runs are interleaved, and ``-X importtime`` names the
-most expensive modules. Each backend's tracing dependencies are sized as a zip too.
+boto3 and creates one SNS client. Every variant run sits next to a bare run (before it
+in one round, after it in the next) and each ratio is taken within its pair; the child
+reports its CPU time beside its wall time, and the CPU ratio is the verdict, with a 95%
+interval of its median. ``-X importtime`` names the most expensive modules. Each
+backend's tracing dependencies are sized as a zip too.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import io
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import tempfile
@@ -33,7 +37,7 @@ from tools.contract import FAKE_CREDENTIALS, lambda_environment, runtime_environ
 from tools.local.traces import TraceCollector
 
 from .report import Group, fact, ratio_row, row
-from .stats import Samples
+from .stats import Figure, median_interval, paired_schedule
 
 # Goals of issue 13 for import + first client + first span, against bare boto3.
 TARGETS = {"off": 1.10, "otel": 1.3}
@@ -57,11 +61,17 @@ _PROVIDED_BY_LAMBDA = {
     "six",
     "urllib3",
 }
+# What each run reports, in ms: the probe's span on the wall clock and in CPU time (the
+# verdict: docs/performance.md says why), then the whole process, both ways.
+METRICS = ("total_ms", "cpu_ms", "process_ms", "process_cpu_ms")
 _XRAY_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
+# Both probes time the same span in the child, on the wall clock and as the process's CPU
+# time (user + system, every thread): what the measured code itself took, which a core
+# held by another process on a shared machine does not lengthen.
 _PROBE = """
 import json, sys, time
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 sys.path.insert(0, {task!r})
 import importlib
 importlib.import_module({module!r})
@@ -72,30 +82,40 @@ client = time.perf_counter()
 from messaging import tracing
 with tracing.span("cold-start probe"):
     pass
-done = time.perf_counter()
+done, cpu_done = time.perf_counter(), time.process_time()
 print(json.dumps({{"import_ms": (imported - started) * 1000,
+    "cpu_ms": (cpu_done - cpu_started) * 1000,
     "client_ms": (client - imported) * 1000, "span_ms": (done - client) * 1000,
     "total_ms": (done - started) * 1000,
     "messaging": messaging.__file__, "xray_loaded": "aws_xray_sdk" in sys.modules,
-    "otel_loaded": "opentelemetry.sdk.trace" in sys.modules}}))
+    "otel_loaded": "opentelemetry.trace" in sys.modules,
+    "otel_sdk_loaded": "opentelemetry.sdk.trace" in sys.modules}}))
 """
 
 _BARE = """
 import json, time
-started = time.perf_counter()
+started, cpu_started = time.perf_counter(), time.process_time()
 import boto3
 boto3.client("sns")
-done = time.perf_counter()
-print(json.dumps({"import_ms": 0, "client_ms": 0, "total_ms": (done - started) * 1000}))
+done, cpu_done = time.perf_counter(), time.process_time()
+print(json.dumps({"import_ms": 0, "client_ms": 0, "total_ms": (done - started) * 1000,
+    "cpu_ms": (cpu_done - cpu_started) * 1000}))
 """
 
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(
     code: str, env: dict[str, str], cwd: str, python: str, *flags: str
 ) -> tuple[dict[str, Any], float, str]:
-    started = time.perf_counter()
+    """The probe's answer, with the whole process's wall and CPU time (ms) added, and its
+    stderr. The children's rusage grows only by this one: runs never overlap."""
+    started, cpu_started = time.perf_counter(), _children_cpu_s()
     result = subprocess.run(
         [python, "-I", *flags, "-c", code],
         env=env,
@@ -105,9 +125,12 @@ def _run(
         check=False,
     )
     wall_ms = (time.perf_counter() - started) * 1000
+    process_cpu_ms = (_children_cpu_s() - cpu_started) * 1000
     if result.returncode != 0:
         raise RuntimeError(f"cold-start probe failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1]), wall_ms, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    answer |= {"process_ms": wall_ms, "process_cpu_ms": process_cpu_ms}
+    return answer, wall_ms, result.stderr
 
 
 def _unused_udp_port() -> int:
@@ -151,6 +174,18 @@ def dependency_zip_bytes(requirements: list[str]) -> int:
     return len(buffer.getvalue())
 
 
+def _of(found: dict[tuple[str, str], list[float]], variant: str, metric: str) -> Figure:
+    return Figure.of(found[(variant, metric)])
+
+
+def verdict(pair_ratios: list[float], goal: float) -> str:
+    """``met`` when the 95% confidence interval of the median ratio is within ``goal``,
+    ``not met`` when it is entirely above, ``undecided`` when it straddles the goal."""
+    low, high = median_interval(pair_ratios)
+    found = "met" if high <= goal else "not met" if low > goal else "undecided"
+    return f"{found}: 95% interval of the median {low:.3f}-{high:.3f} (n={len(pair_ratios)} pairs)"
+
+
 def top_imports(stderr: str, *, count: int = 5) -> tuple[list[str], list[str]]:
     """The ``count`` most expensive imports by cumulative and by self time."""
     entries = []
@@ -175,8 +210,8 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
     sizes = Group("artifacts", "6. Artifacts: zip and unpacked size")
     known = declarations.services()
     names = services or sorted(known)
-    samples = Samples()
-    wall = Samples()
+    values: dict[tuple[str, str], list[float]] = {}  # (variant, metric): one per run
+    ratios: dict[tuple[str, str], list[float]] = {}  # (variant, metric): one per pair
     with tempfile.TemporaryDirectory(prefix="bench-coldstart-") as scratch:
         tasks: dict[str, str] = {}
         for name in names:
@@ -223,64 +258,67 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
         bare_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
         for name in names:
             probes[baseline[name]] = (_BARE, bare_env | FAKE_CREDENTIALS, scratch, python[name])
-        variants = list(probes)
+        variants = [v for v in probes if v not in baseline.values()]
+        partner = {v: baseline[v.split(" [", 1)[0]] for v in variants}
         try:
-            for probe in probes.values():  # warm the page cache and any pyc writes
+            for probe in probes.values():  # warm the page cache and any pyc writes, alike
                 _run(*probe)
             details: dict[str, dict[str, Any]] = {}
             for round_index in range(rounds):
-                shift = round_index % len(variants)
-                for variant in variants[shift:] + variants[:shift]:
-                    answer, wall_ms, _ = _run(*probes[variant])
-                    samples.add(variant, round_index, answer["total_ms"])
-                    wall.add(variant, round_index, wall_ms)
-                    details[variant] = answer
+                scheduled = paired_schedule(variants, partner, round_index)
+                answers = [_run(*probes[name])[0] for name in scheduled.runs]
+                for index, answer in enumerate(answers):
+                    name = scheduled.runs[index]
+                    details[name] = answer
+                    for metric in METRICS:
+                        values.setdefault((name, metric), []).append(answer[metric])
+                for mine, theirs in scheduled.pairs:
+                    name = scheduled.runs[mine]
+                    for metric in METRICS:
+                        ratio = answers[mine][metric] / answers[theirs][metric]
+                        ratios.setdefault((name, metric), []).append(ratio)
             importtime = {
                 variant: _run(*probes[variant], "-X", "importtime")[2]
                 for variant in variants
-                if not variant.startswith("bare boto3") and not variant.endswith("[xray]")
+                if not variant.endswith("[xray]")
             }
         finally:
             collector.stop()
         for variant, answer in details.items():
             origin = str(answer.get("messaging", ""))
-            if not variant.startswith("bare boto3") and not origin.startswith(probes[variant][2]):
+            if variant in variants and not origin.startswith(probes[variant][2]):
                 raise RuntimeError(f"{variant}: messaging came from {answer['messaging']}")
         for bare in dict.fromkeys(baseline.values()):
             label = bare.replace("bare boto3", "bare", 1)
-            start.rows.append(
-                row(f"{label}: import boto3 + SNS client", samples.stat(bare, 50), "ms")
-            )
-            start.rows.append(row(f"{label}: whole process", wall.stat(bare, 50), "ms"))
+            start.rows += [
+                row(f"{label}: import boto3 + SNS client", _of(values, bare, "total_ms"), "ms"),
+                row(f"{label}: import boto3 + SNS client, CPU", _of(values, bare, "cpu_ms"), "ms"),
+                row(f"{label}: whole process", _of(values, bare, "process_ms"), "ms"),
+                row(f"{label}: whole process, CPU", _of(values, bare, "process_cpu_ms"), "ms"),
+            ]
         for name in names:
-            for backend in TRACING_BACKENDS:
+            for backend in (*TRACING_BACKENDS, PROTOBUF):
                 variant = f"{name} [{backend}]"
+                if backend != PROTOBUF:
+                    what = f"{variant}: import + first client + first span"
+                    start.rows.append(row(what, _of(values, variant, "total_ms"), "ms"))
+                    start.rows.append(row(f"{what}, CPU", _of(values, variant, "cpu_ms"), "ms"))
+                start.rows.append(ratio_row(f"{variant} / bare", _of(ratios, variant, "total_ms")))
+                cpu = ratios[(variant, "cpu_ms")]
                 start.rows.append(
-                    row(
-                        f"{variant}: import + first client + first span",
-                        samples.stat(variant, 50),
-                        "ms",
-                    )
+                    ratio_row(f"{variant} / bare, CPU", Figure.of(cpu), TARGETS.get(backend))
                 )
+                if backend in TARGETS:
+                    start.rows.append(
+                        fact(f"{variant} / bare, CPU: verdict", verdict(cpu, TARGETS[backend]))
+                    )
+            for metric, label in (
+                ("process_ms", "whole process"),
+                ("process_cpu_ms", "whole process, CPU"),
+            ):
                 start.rows.append(
-                    ratio_row(
-                        f"{variant} / bare",
-                        samples.ratio(variant, baseline[name], 50),
-                        TARGETS.get(backend),
-                    )
+                    ratio_row(f"{name} [off] / bare, {label}", _of(ratios, f"{name} [off]", metric))
                 )
-            start.rows.append(
-                ratio_row(
-                    f"{name} [{PROTOBUF}] / bare",
-                    samples.ratio(f"{name} [{PROTOBUF}]", baseline[name], 50),
-                )
-            )
-            start.rows.append(
-                ratio_row(
-                    f"{name} [off] / bare, whole process",
-                    wall.ratio(f"{name} [off]", baseline[name], 50),
-                )
-            )
         for variant, stderr in importtime.items():
             cumulative, own = top_imports(stderr)
             start.notes.append(f"{variant} -X importtime top (cumulative): {', '.join(cumulative)}")
@@ -290,9 +328,15 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 v for v, d in details.items()
                 if v.endswith(f"[{backend}]") and (d.get("xray_loaded") or d.get("otel_loaded"))
             ]  # fmt: skip
+            sdk = [
+                v
+                for v, d in details.items()
+                if v.endswith(f"[{backend}]") and d.get("otel_sdk_loaded")
+            ]
             spans = [d["span_ms"] for v, d in details.items() if v.endswith(f"[{backend}]")]
             start.notes.append(
-                f"{backend}: tracing SDK loaded by {len(loaded)} of {len(names)} services, "
+                f"{backend}: tracing loaded by {len(loaded)} of {len(names)} services "
+                f"(the OpenTelemetry SDK by {len(sdk)}), "
                 f"first span {sorted(spans)[len(spans) // 2]:.1f} ms (median of the last round)"
             )
         for interpreter in sorted(set(python.values())):
@@ -301,7 +345,8 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             start.notes.append(f"{runs} and their bare baseline ran on {shown}")
         start.notes.append(
             "first client = messaging.aws_client('sns'), first span = tracing.span(...) for every "
-            f"service; {rounds} interleaved runs each"
+            f"service; {rounds} rounds, each variant run next to a bare run (before it in one "
+            "round, after it in the next), the ratio taken per pair; the verdict is the CPU ratio's"
         )
         for backend in TRACING_BACKENDS:
             needs = BACKEND_DEPENDENCIES[backend]

@@ -147,3 +147,63 @@ def interleave(
                 elapsed = (time.perf_counter() - started) * 1000
                 out.add(name, round_index, custom[name]() if name in custom else elapsed)
     return out
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval of the median of ``values``.
+
+    The order statistics ``x(k)`` and ``x(n-k+1)`` with ``k`` from the binomial
+    distribution of how many values fall below the median (normal approximation):
+    nothing is assumed of the values' shape, which for cold starts on a shared machine
+    is skewed by whatever else ran. With too few values it is their whole range.
+    """
+    ordered = sorted(v for v in values if not math.isnan(v))
+    if not ordered:
+        return math.nan, math.nan
+    z = statistics.NormalDist().inv_cdf(0.5 + confidence / 2)
+    n = len(ordered)
+    k = math.floor((n - z * math.sqrt(n)) / 2)  # 0-based index of the lower bound
+    if k < 0:
+        return ordered[0], ordered[-1]
+    return ordered[k], ordered[n - 1 - k]
+
+
+@dataclass(frozen=True)
+class PairedRound:
+    """The runs of one round, in order, and which run is each variant run's partner."""
+
+    runs: list[str]
+    pairs: list[tuple[int, int]]  # (index of a variant run, index of its partner's run)
+
+
+def paired_schedule(variants: Sequence[str], partner: Mapping[str, str], shift: int) -> PairedRound:
+    """One round of runs where every variant sits next to a run of its ``partner``.
+
+    The variants (rotated by ``shift``) go two by two around one partner run,
+    ``[a, bare, b]``: ``a`` ran just before its partner, ``b`` just after; as the
+    rotation moves each variant by one place per round, which side it is on alternates.
+    A variant whose neighbour has another partner gets a partner run of its own, on the
+    side that alternates with ``shift``.
+    """
+    start = shift % len(variants)
+    order = list(variants[start:]) + list(variants[:start])
+    runs: list[str] = []
+    pairs: list[tuple[int, int]] = []
+    index = 0
+    while index < len(order):
+        first = order[index]
+        second = order[index + 1] if index + 1 < len(order) else None
+        at = len(runs)
+        if second is not None and partner[second] == partner[first]:
+            runs += [first, partner[first], second]
+            pairs += [(at, at + 1), (at + 2, at + 1)]
+            index += 2
+        elif shift % 2:
+            runs += [partner[first], first]
+            pairs.append((at + 1, at))
+            index += 1
+        else:
+            runs += [first, partner[first]]
+            pairs.append((at, at + 1))
+            index += 1
+    return PairedRound(runs, pairs)
