@@ -320,6 +320,10 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 start.rows.append(
                     ratio_row(f"{name} [off] / bare, {label}", _of(ratios, f"{name} [off]", metric))
                 )
+        start.raw = {
+            "runs": {f"{v} {m}": found for (v, m), found in values.items()},
+            "pair_ratios": {f"{v} {m}": found for (v, m), found in ratios.items()},
+        }
         for variant, stderr in importtime.items():
             cumulative, own = top_imports(stderr)
             start.notes.append(f"{variant} -X importtime top (cumulative): {', '.join(cumulative)}")

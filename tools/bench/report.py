@@ -92,6 +92,7 @@ class Group:
     samples: Samples | None = None
     seconds: float = 0.0
     rtt_ms: float = 0.0  # the round trip added to every AWS call (tools.bench.rtt_proxy)
+    raw: dict[str, Any] = field(default_factory=dict)  # per-run values, when a group keeps them
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +104,7 @@ class Group:
             "rows": [r.as_dict() for r in self.rows],
             "notes": self.notes,
             "seconds": round(self.seconds, 2),
+            **({"raw": self.raw} if self.raw else {}),
         }
 
 
