@@ -46,7 +46,8 @@ TARGETS = {"off": 1.10, "otel": 1.3}
 BACKEND_DEPENDENCIES = {
     "off": [],
     "xray": ["aws-xray-sdk"],
-    "otel": ["opentelemetry-sdk"],  # OTLP/HTTP JSON goes out through the stdlib
+    # The package's own tracer over the API; OTLP/HTTP JSON goes out through the stdlib.
+    "otel": ["opentelemetry-api"],
 }
 # The protobuf exporter, for OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf only; its
 # variant runs beside the others so the two encodings are compared within each round.

@@ -145,6 +145,46 @@ def test_the_functions_xray_header_becomes_the_consumers_parent(
     assert consumer["links"] == [{"trace_id": producer["trace_id"], "span_id": producer["span_id"]}]
 
 
+def test_an_unsampled_xray_trace_exports_no_span_yet_carries_its_trace_on(
+    spans: Callable[[], list[dict[str, Any]]],
+    order: dict[str, Any],
+    published: Callable[[str], list[dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: Lambda did not sample this invocation
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", XRAY_HEADER.replace("Sampled=1", "Sampled=0"))
+    # when
+    publish(new_event("order.placed", order))
+    # then: nothing recorded, as the SDK's parent-based sampler decides; the event still
+    # carries the function's trace, unsampled, with a span id of its own
+    assert spans() == []
+    [sent] = published("orders")
+    version, trace_id, span_id, flags = sent["traceparent"].split("-")
+    assert (version, trace_id, flags) == ("00", "5759e988bd862e3fe1be46a994272793", "00")
+    assert span_id != "53995c3f42cd8ad8"
+
+
+def test_a_handler_that_raises_ends_its_consumer_span_with_status_error(
+    spans: Callable[[], list[dict[str, Any]]],
+    order: dict[str, Any],
+    published: Callable[[str], list[dict[str, Any]]],
+) -> None:
+    publish(new_event("order.placed", order))
+    delivered = messaging.Envelope.from_json(json.dumps(published("orders")[0]))
+    router = Router(dead_letter_poison=False)
+
+    @router.on("order.placed", idempotent=False)
+    def fail(event: messaging.Envelope) -> None:
+        raise RuntimeError("the mail server said no")
+
+    messaging.configure(messaging.settings(), service_name="order_confirmation")
+    with pytest.raises(RuntimeError, match="the mail server said no"):
+        router.handle(sns_event(delivered), None)
+    producer, consumer = spans()
+    assert (producer["status"], consumer["status"]) == ("UNSET", "ERROR")
+    assert consumer["links"] == [_ids(producer)]
+
+
 def test_an_event_published_while_handling_continues_the_trace(
     spans: Callable[[], list[dict[str, Any]]],
     order: dict[str, Any],
@@ -244,7 +284,9 @@ with mock_aws():
     router.on("order.placed", idempotent=False)(lambda e: None)
     router.handle(sns_event(event), None)
 heavy = ("opentelemetry", "aws_xray_sdk", "google.protobuf")  # moto brings requests
-print(json.dumps(sorted({m.split(".")[0] for m in sys.modules if m.startswith(heavy)})))
+loaded = {m.split(".")[0] for m in sys.modules if m.startswith(heavy)}
+loaded |= {"opentelemetry.sdk"} & set(sys.modules)  # moto does not bring it
+print(json.dumps(sorted(loaded)))
 """
 
 
@@ -253,8 +295,9 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules if m.startswith(he
     [
         ("off", "", []),
         ("xray", "", ["aws_xray_sdk"]),
-        ("otel", "", ["opentelemetry"]),  # OTLP JSON over http.client: no protobuf
-        ("otel", "http/protobuf", ["google", "opentelemetry"]),
+        # OTLP JSON over http.client by the package's own tracer: no protobuf, no SDK
+        ("otel", "", ["opentelemetry"]),
+        ("otel", "http/protobuf", ["google", "opentelemetry", "opentelemetry.sdk"]),
     ],
 )
 def test_each_backend_imports_only_its_own_sdk_and_off_imports_none(

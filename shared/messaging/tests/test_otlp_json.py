@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 import pytest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from messaging.config import ConfigurationError, Settings
-from messaging.otlp_json import JsonSpanExporter, encode_spans
+from messaging.otlp_json import JsonSpanExporter, SpanExportResult, encode_spans
 from tools.local.traces import TraceCollector, read_spans
 
 

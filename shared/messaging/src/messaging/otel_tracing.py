@@ -1,23 +1,24 @@
 """The ``otel`` tracing backend: OpenTelemetry spans after the messaging conventions.
 
-Imported by ``tracing.py`` at the first span, never before: the API and SDK cost tens of
-milliseconds of a cold start (docs/performance.md, group 5).
+Imported by ``tracing.py`` at the first span, never before: the API costs milliseconds
+of a cold start, the SDK tens of them (docs/performance.md, group 5).
 
 * Where a tracer provider is already installed (the ADOT Lambda layer's
   ``otel-instrument`` wrapper would set one up, where a user adds it), spans go to it.
 * Otherwise (in Lambda to the ADOT layer's collector, the local system, tests) this
   module builds its own: OTLP over HTTP to ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` /
   ``OTEL_EXPORTER_OTLP_ENDPOINT`` (default ``http://localhost:4318``, a collector in the
-  function), JSON-encoded and sent with the stdlib (``otlp_json.py``) unless
+  function), JSON-encoded and sent with the stdlib (``otlp_json.py``) by the package's
+  own tracer over the API (``otel_spans.py``: the SDK is not imported), unless
   ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf`` asks for the project's protobuf
-  exporter, exported synchronously when the invocation's outermost span ends, bounded
-  by ``MESSAGING_TRACE_EXPORT_TIMEOUT_S``. No background thread, so nothing is left to
-  flush when Lambda freezes the sandbox and nothing holds the process at exit.
+  exporter and with it the SDK; exported synchronously when the invocation's outermost
+  span ends, bounded by ``MESSAGING_TRACE_EXPORT_TIMEOUT_S``. No background thread, so
+  nothing is left to flush when Lambda freezes the sandbox and nothing holds the
+  process at exit. The resource is built from the settings (no detectors).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -45,13 +46,31 @@ _propagator = TraceContextTextMapPropagator()
 _tracer: tuple[Any, Any] | None = None  # (the settings it was built for, the tracer)
 
 
-def _exporter(current: Any) -> Any:
-    """OTLP/HTTP JSON through the stdlib, or, where asked for, the OpenTelemetry project's
-    protobuf exporter (``pip install messaging[otel-protobuf]``)."""
-    if current.otlp_protocol == "http/json":
-        from .otlp_json import JsonSpanExporter
+def _resource_attributes(current: Any) -> dict[str, str]:
+    """The resource, from the settings: no detectors run and no entry points are scanned."""
+    found = {
+        "service.name": current.service_name or "unknown_service",
+        "cloud.provider": "aws",
+        "telemetry.sdk.language": "python",
+    }
+    if current.function_name:
+        found["faas.name"] = current.function_name
+    return found
 
-        return JsonSpanExporter(current.otlp_traces_endpoint, current.trace_export_timeout_s)
+
+def _json_tracer(current: Any) -> Any:
+    """The package's own tracer (``otel_spans.py``), exporting OTLP/HTTP JSON with the stdlib."""
+    from .otel_spans import ExportWhenOutermostEnds, Resource, Scope, Tracer
+    from .otlp_json import JsonSpanExporter
+
+    exporter = JsonSpanExporter(current.otlp_traces_endpoint, current.trace_export_timeout_s)
+    resource = Resource(_resource_attributes(current))
+    return Tracer(resource, Scope("messaging"), ExportWhenOutermostEnds(exporter))
+
+
+def _protobuf_tracer(current: Any) -> Any:
+    """The SDK's tracer with the OpenTelemetry project's protobuf exporter
+    (``pip install messaging[otel-protobuf]``), exporting as the JSON one does."""
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError as error:
@@ -59,54 +78,20 @@ def _exporter(current: Any) -> Any:
             f"OTLP protocol {current.otlp_protocol} needs opentelemetry-exporter-otlp-proto-http"
             " (the otel-protobuf extra of messaging); http/json needs nothing more"
         ) from error
-    return OTLPSpanExporter(
-        endpoint=current.otlp_traces_endpoint, timeout=current.trace_export_timeout_s
-    )
-
-
-def _exporting_provider() -> Any:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
-    class ExportWhenOutermostEnds(SpanProcessor):
-        """Buffers ended spans; exports them when no span of this process is open."""
+    from .otel_spans import ExportWhenOutermostEnds
 
-        def __init__(self, exporter: Any) -> None:
-            self._exporter = exporter
-            self._lock = threading.Lock()
-            self._open = 0
-            self._ended: list[Any] = []
+    class SdkExportWhenOutermostEnds(ExportWhenOutermostEnds, SpanProcessor):
+        pass
 
-        def on_start(self, span: Any, parent_context: Any = None) -> None:
-            with self._lock:
-                self._open += 1
-
-        def on_end(self, span: Any) -> None:
-            with self._lock:
-                self._open -= 1
-                self._ended.append(span)
-                done = self._open <= 0
-            if done:
-                self.force_flush()
-
-        def force_flush(self, timeout_millis: int = 30_000) -> bool:
-            with self._lock:
-                batch, self._ended = self._ended, []
-            if batch:
-                self._exporter.export(batch)  # bounded by the exporter's timeout
-            return True
-
-        def shutdown(self) -> None:
-            self.force_flush()
-            self._exporter.shutdown()
-
-    current = settings()
-    resource = {"service.name": current.service_name or "unknown_service", "cloud.provider": "aws"}
-    if current.function_name:
-        resource["faas.name"] = current.function_name
-    provider = TracerProvider(resource=Resource.create(resource))
-    provider.add_span_processor(ExportWhenOutermostEnds(_exporter(current)))
-    return provider
+    exporter = OTLPSpanExporter(
+        endpoint=current.otlp_traces_endpoint, timeout=current.trace_export_timeout_s
+    )
+    provider = TracerProvider(resource=Resource(_resource_attributes(current)))
+    provider.add_span_processor(SdkExportWhenOutermostEnds(exporter))
+    return provider.get_tracer("messaging")
 
 
 def _get_tracer() -> Any:
@@ -115,9 +100,13 @@ def _get_tracer() -> Any:
     current = settings()
     if _tracer is None or _tracer[0] is not current:
         provider = trace.get_tracer_provider()
-        if isinstance(provider, trace.ProxyTracerProvider):  # nobody installed one
-            provider = _exporting_provider()
-        _tracer = (current, provider.get_tracer("messaging"))
+        if not isinstance(provider, trace.ProxyTracerProvider):  # the ADOT layer's, say
+            tracer = provider.get_tracer("messaging")
+        elif current.otlp_protocol == "http/json":
+            tracer = _json_tracer(current)
+        else:
+            tracer = _protobuf_tracer(current)
+        _tracer = (current, tracer)
     return _tracer[1]
 
 

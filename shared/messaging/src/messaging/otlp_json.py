@@ -17,6 +17,7 @@ The encoding follows the specification's deviations from the proto3 JSON mapping
 from __future__ import annotations
 
 import base64
+import enum
 import http.client
 import json
 import logging
@@ -24,9 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
-__all__ = ["CONTENT_TYPE", "JsonSpanExporter", "encode_spans"]
+__all__ = ["CONTENT_TYPE", "JsonSpanExporter", "SpanExportResult", "encode_spans"]
 
 CONTENT_TYPE = "application/json"
 _log = logging.getLogger(__name__)
@@ -108,8 +107,9 @@ def _span(span: Any) -> dict[str, Any]:
 
 
 def encode_spans(spans: Sequence[Any]) -> dict[str, Any]:
-    """The ``ExportTraceServiceRequest`` of ``spans`` (SDK ``ReadableSpan``), as JSON data:
-    spans grouped by resource, then by instrumentation scope, as OTLP nests them."""
+    """The ``ExportTraceServiceRequest`` of ``spans`` (the package's ``RecordedSpan`` or
+    the SDK's ``ReadableSpan``), as JSON data: spans grouped by resource, then by
+    instrumentation scope, as OTLP nests them."""
     by_resource: dict[int, tuple[Any, dict[tuple[str, str], tuple[Any, list[Any]]]]] = {}
     for span in spans:
         _, scopes = by_resource.setdefault(id(span.resource), (span.resource, {}))
@@ -135,9 +135,18 @@ def encode_spans(spans: Sequence[Any]) -> dict[str, Any]:
     return {"resourceSpans": resource_spans}
 
 
-class JsonSpanExporter(SpanExporter):
-    """The SDK's ``SpanExporter`` over OTLP/HTTP JSON: one POST per export, no retries,
-    bounded by ``timeout_s`` (a collector on loopback answers at once or not at all)."""
+class SpanExportResult(enum.Enum):
+    """What an export came to, as the SDK's enum of the same name says it."""
+
+    SUCCESS = 0
+    FAILURE = 1
+
+
+class JsonSpanExporter:
+    """A span exporter over OTLP/HTTP JSON: one POST per export, no retries, bounded by
+    ``timeout_s`` (a collector on loopback answers at once or not at all). It has the
+    SDK's ``SpanExporter`` methods, so an SDK ``SpanProcessor`` can drive it too, but
+    needs no SDK: it exports the package's own spans (``otel_spans.py``) and the SDK's."""
 
     def __init__(self, endpoint: str, timeout_s: float) -> None:
         parts = urlsplit(endpoint)
