@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import json
 import re
 import sys
@@ -711,3 +712,28 @@ def test_the_local_motos_conditional_writes_let_one_of_concurrent_claims_win() -
         sys.setswitchinterval(interval)
     # then each key has exactly one winner, as DynamoDB's conditional writes give
     assert sorted(winners) == sorted(keys)
+
+
+def test_the_local_moto_sends_an_answer_in_one_write_per_flush() -> None:
+    from tools.local.moto_runner import GatheredWrites
+
+    class Socket(io.BytesIO):
+        writes = 0
+
+        def write(self, data: Any) -> int:
+            self.writes += 1
+            return super().write(data)
+
+    # given the writer moto's answers go through, in front of a connection
+    connection = Socket()
+    writer = GatheredWrites(connection)
+    # when werkzeug writes the status line, headers and body, then flushes
+    writer.write(b"HTTP/1.1 200 OK\r\n")
+    writer.write(b"Content-Length: 2\r\n\r\n")
+    writer.write(b"{}")
+    assert connection.writes == 0
+    writer.flush()
+    writer.flush()
+    # then the connection got the whole answer, unchanged, in one write
+    assert connection.getvalue() == b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    assert connection.writes == 1
