@@ -121,8 +121,10 @@ def kill_if_alive(pid: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def start_system(state_dir: Path, *extra: str, env: dict[str, str] | None = None) -> LocalSystem:
-    """``python -m tools.local up`` on free ports; returns once state.json says it is ready."""
+def start_system(
+    state_dir: Path, *extra: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> LocalSystem:
+    """``python -m tools.local up`` in ``cwd`` on free ports; returns once state.json says ready."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = (state_dir / "up.log").open("w")
     process = subprocess.Popen(
@@ -131,7 +133,7 @@ def start_system(state_dir: Path, *extra: str, env: dict[str, str] | None = None
             "--state-dir", str(state_dir), "--backoff", str(BACKOFF_S), "--color", "never",
             *extra,
         ],
-        cwd=ROOT,
+        cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
