@@ -737,3 +737,87 @@ def test_the_local_moto_sends_an_answer_in_one_write_per_flush() -> None:
     # then the connection got the whole answer, unchanged, in one write
     assert connection.getvalue() == b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
     assert connection.writes == 1
+
+
+def test_the_local_moto_signs_each_notification_under_one_certificate_per_key(aws: None) -> None:
+    import base64
+
+    import boto3
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import Subscription, sns_backends
+
+    from tools.contract import REGION
+    from tools.local.moto_runner import sign_with_one_certificate_per_key
+
+    # given an HTTP subscription in moto, its class patched alone as the local moto patches it
+    class Signed(Subscription):  # type: ignore[misc]
+        pass
+
+    sign_with_one_certificate_per_key(Signed)
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name="signed")["TopicArn"]
+    arn = sns.subscribe(TopicArn=topic, Protocol="http", Endpoint="http://127.0.0.1:9/")[
+        "SubscriptionArn"
+    ]
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
+    subscription = backend.subscriptions[arn]
+    expected = Subscription.get_post_data(subscription, "first", "id-0", "subject")
+    subscription.__class__ = Signed
+    stored = dict(backend._message_public_keys)
+    # when three notifications are made for it
+    posts = [
+        subscription.get_post_data(f"message {n}", f"id-{n}", None, {"a": {"Type": "String"}})
+        for n in range(1, 4)
+    ]
+    first = subscription.get_post_data("first", "id-0", "subject")
+    # then they share one certificate, stored once where moto serves it from
+    urls = {post["SigningCertURL"] for post in [*posts, first]}
+    assert len(urls) == 1
+    added = set(backend._message_public_keys) - set(stored)
+    assert [f"https://sns.{REGION}.amazonaws.com/{name}" for name in added] == list(urls)
+    certificate = x509.load_pem_x509_certificate(backend._message_public_keys[added.pop()])
+    # and each message is signed under it as SNS signs (version 2, SHA256 over its fields)
+    for post in [*posts, first]:
+        signed = "".join(
+            f"{field}\n{post[field]}\n"
+            for field in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+        )
+        certificate.public_key().verify(  # raises InvalidSignature on a bad one
+            base64.b64decode(post["Signature"]), signed.encode(), padding.PKCS1v15(),
+            hashes.SHA256(),
+        )  # fmt: skip
+    assert posts[0]["MessageAttributes"] == {"a": {"Type": "String"}}
+    # and a notification has moto's fields and values but for its time and signature
+    varying = {"Timestamp", "Signature", "SigningCertURL"}
+    assert {k: v for k, v in first.items() if k not in varying} == {
+        k: v for k, v in expected.items() if k not in varying
+    }
+    assert set(first) == set(expected)
+
+
+def test_the_local_moto_lists_a_response_classs_methods_once() -> None:
+    import types
+
+    from moto.core import responses
+    from moto.dynamodb.responses import DynamoHandler
+
+    from tools.local.moto_runner import name_response_methods_once
+
+    # given moto's response module as the local moto patches it (a copy, patched alone)
+    listed: list[object] = []
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        listed.append(clazz)
+        return responses.method_names_from_class(clazz)
+
+    module = types.SimpleNamespace(method_names_from_class=method_names_from_class)
+    name_response_methods_once(module)
+    # when a request's action is looked up for the same class again and again
+    names = [module.method_names_from_class(DynamoHandler) for _ in range(3)]
+    # then the class was listed once, with moto's answer
+    assert listed == [DynamoHandler]
+    assert names[0] == set(responses.method_names_from_class(DynamoHandler))
+    assert "put_item" in names[2]
