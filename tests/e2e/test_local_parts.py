@@ -821,3 +821,18 @@ def test_the_local_moto_lists_a_response_classs_methods_once() -> None:
     assert listed == [DynamoHandler]
     assert names[0] == set(responses.method_names_from_class(DynamoHandler))
     assert "put_item" in names[2]
+
+
+def test_the_local_moto_hands_over_the_interpreter_lock_within_half_a_millisecond() -> None:
+    from tools.local.moto_runner import hand_over_the_interpreter_lock_sooner
+
+    # given this interpreter at CPython's default switch interval (5 ms)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    try:
+        # when the local moto's setting is applied
+        hand_over_the_interpreter_lock_sooner()
+        # then a thread waiting for the lock gets it within half a millisecond
+        assert sys.getswitchinterval() <= 0.0005
+    finally:
+        sys.setswitchinterval(interval)

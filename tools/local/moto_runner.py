@@ -217,6 +217,21 @@ def name_response_methods_once(responses: Any = None) -> None:
     responses.method_names_from_class = functools.cache(lambda clazz: frozenset(listed(clazz)))
 
 
+SWITCH_INTERVAL_S = 0.0005  # CPython's default is 0.005
+
+
+def hand_over_the_interpreter_lock_sooner() -> None:
+    """Let a thread waiting for the interpreter lock have it after 0.5 ms, not 5 ms.
+
+    moto answers each connection on its own thread under one interpreter lock. A thread
+    whose answer's ``send`` returned, or whose request just arrived, waits for the lock
+    while another thread parses a DynamoDB expression, up to the switch interval: on the
+    two-hop chain its hops' calls overlap ``order_status``'s and ``order_confirmation``'s,
+    so each call could wait 5 ms. A shorter interval costs a few more switches.
+    """
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
 FAN_OUT_AFTER_ANSWER = "--fan-out-after-answer"
 DRAIN_PATH = "/moto-runner/fan-out/drain"  # answers once every pending delivery is made
 
@@ -458,6 +473,7 @@ def main() -> None:
         os._exit(1)
     from moto import backends, server
 
+    hand_over_the_interpreter_lock_sooner()
     route_without_listing_moto(backends)
     keep_connections_alive(server)
     answer_in_one_write(server)
