@@ -119,7 +119,7 @@ def sign_with_one_certificate_per_key(subscription: Any = None) -> None:
     import cryptography.x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.core.utils import iso_8601_datetime_with_milliseconds, utcnow
     from moto.moto_api._internal import mock_random
     from moto.sns.models import sns_backends
