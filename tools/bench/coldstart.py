@@ -52,6 +52,8 @@ BACKEND_DEPENDENCIES = {
 # The protobuf exporter, for OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf only; its
 # variant runs beside the others so the two encodings are compared within each round.
 PROTOBUF = "otel, http/protobuf"
+# What ``--backends`` names each variant by (a comma needs no quoting on a command line).
+BACKEND_CHOICES = {**{backend: backend for backend in TRACING_BACKENDS}, "otel-protobuf": PROTOBUF}
 PROTOBUF_EXPORTER = ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"]
 _PROVIDED_BY_LAMBDA = {
     "boto3",
@@ -202,7 +204,25 @@ def top_imports(stderr: str, *, count: int = 5) -> tuple[list[str], list[str]]:
     )
 
 
-def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group, Group]:
+def backend_list(text: str) -> list[str]:
+    """``"off,otel"`` -> the variants' backends, in the order given; an error names a bad one."""
+    found: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part not in BACKEND_CHOICES:
+            raise ValueError(
+                f"unknown tracing backend {part!r}; valid: {', '.join(BACKEND_CHOICES)}"
+            )
+        if BACKEND_CHOICES[part] not in found:
+            found.append(BACKEND_CHOICES[part])
+    return found
+
+
+def cold_start(
+    *, rounds: int, services: list[str] | None = None, backends: list[str] | None = None
+) -> tuple[Group, Group]:
+    """Groups 5 and 6; ``rounds`` paired rounds of the ``backends`` variants (default all)."""
+    chosen = backends or list(BACKEND_CHOICES.values())
+    traced = [b for b in TRACING_BACKENDS if b in chosen]
     start = Group(
         "coldstart",
         "5. Cold start per tracing backend: handler import + first client + first span "
@@ -246,9 +266,9 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 python[name],
             )
             for name in names
-            for backend in TRACING_BACKENDS
+            for backend in traced
         }
-        for name in names:  # the protobuf exporter beside the default JSON one, paired
+        for name in names if PROTOBUF in chosen else ():  # beside the JSON one, paired
             env = _lambda_env(name, tasks[name], "otel", collector.endpoint)
             probes[f"{name} [{PROTOBUF}]"] = (
                 _PROBE.format(task=tasks[name], module=module[name]),
@@ -298,7 +318,7 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 row(f"{label}: whole process, CPU", _of(values, bare, "process_cpu_ms"), "ms"),
             ]
         for name in names:
-            for backend in (*TRACING_BACKENDS, PROTOBUF):
+            for backend in chosen:
                 variant = f"{name} [{backend}]"
                 if backend != PROTOBUF:
                     what = f"{variant}: import + first client + first span"
@@ -313,10 +333,8 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                     start.rows.append(
                         fact(f"{variant} / bare, CPU: verdict", verdict(cpu, TARGETS[backend]))
                     )
-            for metric, label in (
-                ("process_ms", "whole process"),
-                ("process_cpu_ms", "whole process, CPU"),
-            ):
+            whole = {"process_ms": "whole process", "process_cpu_ms": "whole process, CPU"}
+            for metric, label in whole.items() if "off" in chosen else ():
                 start.rows.append(
                     ratio_row(f"{name} [off] / bare, {label}", _of(ratios, f"{name} [off]", metric))
                 )
@@ -328,7 +346,7 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             cumulative, own = top_imports(stderr)
             start.notes.append(f"{variant} -X importtime top (cumulative): {', '.join(cumulative)}")
             start.notes.append(f"{variant} -X importtime top (self): {', '.join(own)}")
-        for backend in (*TRACING_BACKENDS, PROTOBUF):
+        for backend in chosen:
             loaded = [
                 v for v, d in details.items()
                 if v.endswith(f"[{backend}]") and (d.get("xray_loaded") or d.get("otel_loaded"))
@@ -353,16 +371,17 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             f"service; {rounds} rounds, each variant run next to a bare run (before it in one "
             "round, after it in the next), the ratio taken per pair; the verdict is the CPU ratio's"
         )
-        for backend in TRACING_BACKENDS:
+        for backend in traced:
             needs = BACKEND_DEPENDENCIES[backend]
             size = dependency_zip_bytes(needs)
             text = f"{size / 1024:,.0f} KiB ({', '.join(needs) or 'none'})"
             start.rows.append(fact(f"{backend}: tracing dependencies zipped", text))
-        size = dependency_zip_bytes(PROTOBUF_EXPORTER)
-        start.rows.append(
-            fact(
-                "otel with http/protobuf: tracing dependencies zipped",
-                f"{size / 1024:,.0f} KiB ({', '.join(PROTOBUF_EXPORTER)})",
+        if PROTOBUF in chosen:
+            size = dependency_zip_bytes(PROTOBUF_EXPORTER)
+            start.rows.append(
+                fact(
+                    "otel with http/protobuf: tracing dependencies zipped",
+                    f"{size / 1024:,.0f} KiB ({', '.join(PROTOBUF_EXPORTER)})",
+                )
             )
-        )
     return start, sizes
