@@ -148,6 +148,15 @@ def to_accepted_version(envelope: Envelope, service: str) -> Envelope:
     return dataclasses.replace(envelope, version=target, data=data)
 
 
+def _check_route(event_type: str) -> None:
+    spec = load_catalog().spec(event_type)  # a typo fails at import, not at 3 a.m.
+    service = settings().service_name
+    if service and spec.version not in accepted_versions(service, event_type, spec.version):
+        # Every current event of this type will be converted: the conversion code is part
+        # of this function's cold start, not of its first request.
+        from . import versions  # noqa: F401
+
+
 # NamedTuples, not frozen dataclasses: a module's classes are made at every cold start,
 # and a NamedTuple is several times cheaper to define (docs/performance.md, group 5).
 class _Route(NamedTuple):
@@ -187,7 +196,7 @@ class Router:
 
         ``idempotent=False`` opts the handler out of once-per-event-id handling.
         """
-        load_catalog().spec(event_type)  # a typo fails at import, not at 3 a.m.
+        _check_route(event_type)
         if event_type in self._routes:
             raise ValueError(f"a handler for {event_type!r} is already registered")
 
@@ -208,7 +217,7 @@ class Router:
         ... def confirm_all(events: list[Envelope]) -> list[str]:
         ...     return bulk_send([e.data for e in events]).failed_event_ids
         """
-        load_catalog().spec(event_type)
+        _check_route(event_type)
         if event_type in self._routes:
             raise ValueError(f"a handler for {event_type!r} is already registered")
 
