@@ -36,3 +36,8 @@ def test_off_alone_measures_only_off_variants_for_the_rounds_asked() -> None:
     assert verdict is not None
     assert "(n=2 pairs)" in verdict
     assert len(start.raw["pair_ratios"]["order_status [off] cpu_ms"]) == 2
+    # The first event's own work is reported beside the span, so none can hide outside it.
+    [first] = [row for row in start.rows if row.name.endswith("then its first event, CPU")]
+    assert first.figure is not None
+    assert first.figure.rounds == 2
+    assert first.figure.median > 0
