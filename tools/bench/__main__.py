@@ -1,5 +1,8 @@
 """``python -m tools.bench [--mode full|quick|tiny] [--rtt-ms 0,10]``: every figure, as a table.
 
+``--only coldstart --backends off --pairs 100`` measures the cold start of the ``off``
+variants alone in 100 paired rounds (a few minutes), enough to decide its goal.
+
 Writes ``<out>/results.json`` and ``<out>/latency.png`` (``bench/`` by default, not
 committed). The AWS endpoint is a moto server started on a free 127.0.0.1 port and
 always stopped; for each round trip above 0 ms a loopback proxy in front of it
@@ -77,6 +80,21 @@ def round_trips(text: str) -> list[float]:
     return found
 
 
+def _backends(text: str) -> list[str]:
+    from .coldstart import backend_list
+
+    try:
+        return backend_list(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=sorted(MODES), default="full")
@@ -104,6 +122,19 @@ def main(argv: list[str] | None = None) -> int:
         default="after-answer",
         help="when moto's SNS delivers to subscriptions: after Publish has answered, as AWS "
         "does (default), or inside the request, as moto does",
+    )
+    parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=None,
+        help="coldstart: comma-separated tracing backends to measure (off, xray, otel, "
+        "otel-protobuf; default all)",
+    )
+    parser.add_argument(
+        "--pairs",
+        type=_positive,
+        default=None,
+        help="coldstart: paired rounds (default the mode's: 25 full, 5 quick, 1 tiny)",
     )
     args = parser.parse_args(argv)
     only = [g.strip() for g in args.only.split(",") if g.strip()]
@@ -202,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     if "coldstart" in only:
         from . import coldstart
 
-        run("coldstart", lambda: coldstart.cold_start(rounds=mode.cold_rounds))
+        pairs = args.pairs or mode.cold_rounds
+        run("coldstart", lambda: coldstart.cold_start(rounds=pairs, backends=args.backends))
     if "endtoend" in only:
         from tools.local.processes import free_port
 

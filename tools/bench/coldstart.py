@@ -10,7 +10,9 @@ on loopback, as to the ADOT layer's). The baseline is a bare interpreter that im
 boto3 and creates one SNS client. Every variant run sits next to a bare run (before it
 in one round, after it in the next) and each ratio is taken within its pair; the child
 reports its CPU time beside its wall time, and the CPU ratio is the verdict, with a 95%
-interval of its median. ``-X importtime`` names the most expensive modules. Each
+interval of its median. After the span, outside it, the probe times (CPU) the package's
+side of the function's first event (``first_event``), reported beside it. ``-X
+importtime`` names the most expensive modules. Each
 backend's tracing dependencies are sized as a zip too.
 """
 
@@ -52,6 +54,8 @@ BACKEND_DEPENDENCIES = {
 # The protobuf exporter, for OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf only; its
 # variant runs beside the others so the two encodings are compared within each round.
 PROTOBUF = "otel, http/protobuf"
+# What ``--backends`` names each variant by (a comma needs no quoting on a command line).
+BACKEND_CHOICES = {**{backend: backend for backend in TRACING_BACKENDS}, "otel-protobuf": PROTOBUF}
 PROTOBUF_EXPORTER = ["opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"]
 _PROVIDED_BY_LAMBDA = {
     "boto3",
@@ -84,7 +88,16 @@ from messaging import tracing
 with tracing.span("cold-start probe"):
     pass
 done, cpu_done = time.perf_counter(), time.process_time()
+first = {first!r}  # outside the span: the package's side of the function's first event
+if first["record"]:
+    from messaging.consumer import decode_record, to_accepted_version
+    to_accepted_version(decode_record(json.loads(first["record"])), first["service"])
+else:
+    from messaging.publisher import _prepare, new_event
+    _prepare(new_event(first["type"], json.loads(first["data"])))
+first_cpu_ms = (time.process_time() - cpu_done) * 1000
 print(json.dumps({{"import_ms": (imported - started) * 1000,
+    "first_event_cpu_ms": first_cpu_ms,
     "cpu_ms": (cpu_done - cpu_started) * 1000,
     "client_ms": (client - imported) * 1000, "span_ms": (done - client) * 1000,
     "total_ms": (done - started) * 1000,
@@ -138,6 +151,25 @@ def _unused_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def first_event(service: str) -> dict[str, str]:
+    """What the probe's first event is: a consumer's first subscription, as SNS delivers it
+    (decoded, validated, converted to a version it accepts), else the first type it
+    publishes (validated and serialised as ``publish`` does before its call)."""
+    from messaging import Envelope  # the checkout's: the event is made here, not in the probe
+    from messaging.catalog import load_catalog
+    from tools.contract import load_fixture, sns_record
+
+    manifest = declarations.services()[service].manifest
+    if manifest["subscribes"]:
+        event_type = manifest["subscribes"][0]["event_type"]
+        version = load_catalog().spec(event_type).version
+        envelope = Envelope(type=event_type, version=version, data=dict(load_fixture(event_type)))
+        return {"service": service, "record": json.dumps(sns_record(envelope))}
+    event_type = manifest["publishes"][0]
+    return {"service": service, "record": "", "type": event_type,
+            "data": json.dumps(load_fixture(event_type))}  # fmt: skip
 
 
 def _lambda_env(service: str, task: str, backend: str, collector: str) -> dict[str, str]:
@@ -202,7 +234,25 @@ def top_imports(stderr: str, *, count: int = 5) -> tuple[list[str], list[str]]:
     )
 
 
-def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group, Group]:
+def backend_list(text: str) -> list[str]:
+    """``"off,otel"`` -> the variants' backends, in the order given; an error names a bad one."""
+    found: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if part not in BACKEND_CHOICES:
+            raise ValueError(
+                f"unknown tracing backend {part!r}; valid: {', '.join(BACKEND_CHOICES)}"
+            )
+        if BACKEND_CHOICES[part] not in found:
+            found.append(BACKEND_CHOICES[part])
+    return found
+
+
+def cold_start(
+    *, rounds: int, services: list[str] | None = None, backends: list[str] | None = None
+) -> tuple[Group, Group]:
+    """Groups 5 and 6; ``rounds`` paired rounds of the ``backends`` variants (default all)."""
+    chosen = backends or list(BACKEND_CHOICES.values())
+    traced = [b for b in TRACING_BACKENDS if b in chosen]
     start = Group(
         "coldstart",
         "5. Cold start per tracing backend: handler import + first client + first span "
@@ -230,6 +280,7 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 )
             )
         module = {name: known[name].handler.rsplit(".", 1)[0] for name in names}
+        first = {name: first_event(name) for name in names}
         # Each service starts on its manifest's Python, and is compared with bare boto3 on
         # that same interpreter: Lambda runs the zip's bytecode under the runtime it names.
         python = {name: str(runtimes.test_python(name)) for name in names}
@@ -240,18 +291,18 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
         collector = TraceCollector(Path(scratch) / "traces.jsonl").start()
         probes = {
             f"{name} [{backend}]": (
-                _PROBE.format(task=tasks[name], module=module[name]),
+                _PROBE.format(task=tasks[name], module=module[name], first=first[name]),
                 _lambda_env(name, tasks[name], backend, collector.endpoint),
                 tasks[name],
                 python[name],
             )
             for name in names
-            for backend in TRACING_BACKENDS
+            for backend in traced
         }
-        for name in names:  # the protobuf exporter beside the default JSON one, paired
+        for name in names if PROTOBUF in chosen else ():  # beside the JSON one, paired
             env = _lambda_env(name, tasks[name], "otel", collector.endpoint)
             probes[f"{name} [{PROTOBUF}]"] = (
-                _PROBE.format(task=tasks[name], module=module[name]),
+                _PROBE.format(task=tasks[name], module=module[name], first=first[name]),
                 env | {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"},
                 tasks[name],
                 python[name],
@@ -271,8 +322,9 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 for index, answer in enumerate(answers):
                     name = scheduled.runs[index]
                     details[name] = answer
-                    for metric in METRICS:
-                        values.setdefault((name, metric), []).append(answer[metric])
+                    for metric in (*METRICS, "first_event_cpu_ms"):
+                        if metric in answer:  # the bare runs have no first event
+                            values.setdefault((name, metric), []).append(answer[metric])
                 for mine, theirs in scheduled.pairs:
                     name = scheduled.runs[mine]
                     for metric in METRICS:
@@ -298,12 +350,16 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                 row(f"{label}: whole process, CPU", _of(values, bare, "process_cpu_ms"), "ms"),
             ]
         for name in names:
-            for backend in (*TRACING_BACKENDS, PROTOBUF):
+            for backend in chosen:
                 variant = f"{name} [{backend}]"
                 if backend != PROTOBUF:
                     what = f"{variant}: import + first client + first span"
                     start.rows.append(row(what, _of(values, variant, "total_ms"), "ms"))
                     start.rows.append(row(f"{what}, CPU", _of(values, variant, "cpu_ms"), "ms"))
+                    start.rows.append(
+                        row(f"{variant}: then its first event, CPU", _of(values, variant,
+                            "first_event_cpu_ms"), "ms")
+                    )  # fmt: skip
                 start.rows.append(ratio_row(f"{variant} / bare", _of(ratios, variant, "total_ms")))
                 cpu = ratios[(variant, "cpu_ms")]
                 start.rows.append(
@@ -313,10 +369,8 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
                     start.rows.append(
                         fact(f"{variant} / bare, CPU: verdict", verdict(cpu, TARGETS[backend]))
                     )
-            for metric, label in (
-                ("process_ms", "whole process"),
-                ("process_cpu_ms", "whole process, CPU"),
-            ):
+            whole = {"process_ms": "whole process", "process_cpu_ms": "whole process, CPU"}
+            for metric, label in whole.items() if "off" in chosen else ():
                 start.rows.append(
                     ratio_row(f"{name} [off] / bare, {label}", _of(ratios, f"{name} [off]", metric))
                 )
@@ -328,7 +382,7 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             cumulative, own = top_imports(stderr)
             start.notes.append(f"{variant} -X importtime top (cumulative): {', '.join(cumulative)}")
             start.notes.append(f"{variant} -X importtime top (self): {', '.join(own)}")
-        for backend in (*TRACING_BACKENDS, PROTOBUF):
+        for backend in chosen:
             loaded = [
                 v for v, d in details.items()
                 if v.endswith(f"[{backend}]") and (d.get("xray_loaded") or d.get("otel_loaded"))
@@ -353,16 +407,17 @@ def cold_start(*, rounds: int, services: list[str] | None = None) -> tuple[Group
             f"service; {rounds} rounds, each variant run next to a bare run (before it in one "
             "round, after it in the next), the ratio taken per pair; the verdict is the CPU ratio's"
         )
-        for backend in TRACING_BACKENDS:
+        for backend in traced:
             needs = BACKEND_DEPENDENCIES[backend]
             size = dependency_zip_bytes(needs)
             text = f"{size / 1024:,.0f} KiB ({', '.join(needs) or 'none'})"
             start.rows.append(fact(f"{backend}: tracing dependencies zipped", text))
-        size = dependency_zip_bytes(PROTOBUF_EXPORTER)
-        start.rows.append(
-            fact(
-                "otel with http/protobuf: tracing dependencies zipped",
-                f"{size / 1024:,.0f} KiB ({', '.join(PROTOBUF_EXPORTER)})",
+        if PROTOBUF in chosen:
+            size = dependency_zip_bytes(PROTOBUF_EXPORTER)
+            start.rows.append(
+                fact(
+                    "otel with http/protobuf: tracing dependencies zipped",
+                    f"{size / 1024:,.0f} KiB ({', '.join(PROTOBUF_EXPORTER)})",
+                )
             )
-        )
     return start, sizes

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from messaging import Envelope, Router, UnknownEventVersionError, publish
-from messaging import versions as versioning
+from messaging import manifest as own_manifest
 from messaging.versions import Converters, conversion_path
 from tools.contract import load_fixture, sns_event
 
@@ -49,7 +49,7 @@ def _consumer(
 ) -> tuple[Router, list[Envelope]]:
     manifest = {"subscribes": [{"event_type": "order.placed", "versions": versions}]}
     (tmp_path / "service.json").write_text(json.dumps(manifest))
-    monkeypatch.setattr(versioning, "_manifest_path", lambda service: tmp_path / "service.json")
+    monkeypatch.setattr(own_manifest, "_manifest_path", lambda service: tmp_path / "service.json")
     seen: list[Envelope] = []
     router = Router(dead_letter_poison=False)
     router.on("order.placed", idempotent=False)(seen.append)

@@ -28,13 +28,11 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from . import claim_check, metrics, tracing
+from . import metrics, tracing
 from .catalog import load_catalog
 from .config import settings
-from .dead_letters import send_dead_letter
 from .envelope import Envelope
 from .errors import (
     MalformedMessageError,
@@ -45,8 +43,8 @@ from .errors import (
 )
 from .idempotency import claim, complete, release, run_once
 from .logs import get_logger, invocation, log_context
+from .manifest import accepted_versions
 from .queue_records import as_sns_record, is_queue_event, message_id
-from .versions import accepted_versions, conversion_path, load_converters
 
 __all__ = ["Router", "decode_record", "sns_records", "to_accepted_version"]
 
@@ -105,6 +103,8 @@ def decode_record(record: Mapping[str, Any]) -> Envelope:
     """The envelope in one SNS record, checked against the catalog and its schema."""
     envelope = Envelope.from_json(record["Sns"]["Message"])
     if envelope.claim_check is not None:
+        from . import claim_check  # only large events need it
+
         envelope = claim_check.resolve(envelope)
     declared_type = _attribute(record, "event_type")
     if declared_type is not None and declared_type != envelope.type:
@@ -126,6 +126,8 @@ def to_accepted_version(envelope: Envelope, service: str) -> Envelope:
     accepted = accepted_versions(service, envelope.type, spec.version)
     if envelope.version in accepted:
         return envelope
+    from .versions import conversion_path, load_converters  # only older or newer versions
+
     converters = load_converters(catalog.directory)
     steps = conversion_path(converters, envelope.type, envelope.version, accepted)
     if steps is None:
@@ -146,15 +148,24 @@ def to_accepted_version(envelope: Envelope, service: str) -> Envelope:
     return dataclasses.replace(envelope, version=target, data=data)
 
 
-@dataclass(frozen=True, slots=True)
-class _Route:
+def _check_route(event_type: str) -> None:
+    spec = load_catalog().spec(event_type)  # a typo fails at import, not at 3 a.m.
+    service = settings().service_name
+    if service and spec.version not in accepted_versions(service, event_type, spec.version):
+        # Every current event of this type will be converted: the conversion code is part
+        # of this function's cold start, not of its first request.
+        from . import versions  # noqa: F401
+
+
+# NamedTuples, not frozen dataclasses: a module's classes are made at every cold start,
+# and a NamedTuple is several times cheaper to define (docs/performance.md, group 5).
+class _Route(NamedTuple):
     handler: Callable[..., Any]
     idempotent: bool
     batch: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Queued:
+class _Queued(NamedTuple):
     """One record of an SQS batch, decoded: its SQS id, the original record, the event."""
 
     message_id: str
@@ -185,7 +196,7 @@ class Router:
 
         ``idempotent=False`` opts the handler out of once-per-event-id handling.
         """
-        load_catalog().spec(event_type)  # a typo fails at import, not at 3 a.m.
+        _check_route(event_type)
         if event_type in self._routes:
             raise ValueError(f"a handler for {event_type!r} is already registered")
 
@@ -206,7 +217,7 @@ class Router:
         ... def confirm_all(events: list[Envelope]) -> list[str]:
         ...     return bulk_send([e.data for e in events]).failed_event_ids
         """
-        load_catalog().spec(event_type)
+        _check_route(event_type)
         if event_type in self._routes:
             raise ValueError(f"a handler for {event_type!r} is already registered")
 
@@ -401,6 +412,8 @@ class Router:
             send = settings().dead_letter_queue_url is not None
         if not send:
             raise error
+        from .dead_letters import send_dead_letter  # only poison needs it
+
         message_id = send_dead_letter(payload, error, context=context)
         _log.error(
             "poison message sent to the dead-letter queue",

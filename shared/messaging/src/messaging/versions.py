@@ -5,19 +5,20 @@ while (an outbox republishing what it stored before an upgrade, a dead-letter re
 functions not yet redeployed). A consumer declares the versions it accepts in its
 manifest; the router converts what arrives, one step at a time, with the converters
 registered beside the catalog (``converters.py``): an upcaster turns version N into
-N+1, a downcaster N+1 into N. The converters module is loaded on first need only.
+N+1, a downcaster N+1 into N. The converters module is loaded on first need only, and
+this module too: which versions a service accepts is in ``manifest``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .manifest import accepted_versions
 
 __all__ = ["Converter", "Converters", "accepted_versions", "conversion_path", "load_converters"]
 
@@ -80,32 +81,3 @@ def load_converters(directory: Path) -> Converters:
     except Exception as error:
         raise ConfigurationError(f"cannot load the event converters at {path}: {error}") from error
     return Converters(getattr(module, "UPCASTERS", {}), getattr(module, "DOWNCASTERS", {}))
-
-
-def _manifest_path(service: str) -> Path:
-    # A built artifact carries its manifest beside the package; a checkout has it in services/.
-    bundled = Path(__file__).with_name("_service.json")
-    if bundled.is_file():
-        return bundled
-    return Path(__file__).resolve().parents[4] / "services" / service / "service.json"
-
-
-@lru_cache(maxsize=8)
-def _declared(path: Path) -> dict[str, tuple[int, ...]]:
-    if not path.is_file():
-        return {}
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ConfigurationError(f"cannot read the service manifest at {path}: {error}") from error
-    return {
-        str(entry["event_type"]): tuple(int(v) for v in entry["versions"])
-        for entry in manifest.get("subscribes", [])
-        if entry.get("versions")
-    }
-
-
-def accepted_versions(service: str, event_type: str, current: int) -> tuple[int, ...]:
-    """The versions of ``event_type`` that ``service`` accepts: its manifest's, else current."""
-    declared = _declared(_manifest_path(service))
-    return declared.get(event_type, (current,))
