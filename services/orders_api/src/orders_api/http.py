@@ -5,23 +5,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from .body import MAX_BODY_BYTES, body_problems, parse_json, text_of
 from .errors import HttpError
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+# A NamedTuple, not a frozen dataclass: as immutable, and it costs 0.16 ms rather than
+# 0.9 ms to define at every cold start (docs/performance.md, group 5).
+class Request(NamedTuple):
     method: str
     path: str
     headers: dict[str, str]
     body: str | None
     request_id: str
     # The JWT authorizer's verified claims (every value a string), empty on public routes.
-    claims: dict[str, str] = field(default_factory=dict)
+    claims: dict[str, str]
 
     def json(self) -> Any:
         """The body as JSON: non-integers as ``Decimal``; ``HttpError`` 400 for anything
