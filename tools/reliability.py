@@ -65,8 +65,10 @@ CONSUMER_TIMEOUT_S = 4.0
 PUBLISHER = "orders_api"
 # orders_api's instances publishing at once, as many Lambda invocations of it would: one
 # publisher's throttle backoff (botocore's, up to a second or two a call) no longer
-# holds back every event behind it.
-PUBLISHERS = 4
+# holds back every event behind it. Through a queue one publisher: moto writes each
+# notification into the SQS queue as it answers, and four at once starved the mapping's
+# polls in the one moto process (docs/performance.md, "Reliability at scale").
+PUBLISHERS = {"direct": 4, "queue": 1}
 PUBLISH_BATCH = 10  # orders per publish_many call: one PublishBatch
 ORDER_ID = re.compile(r'"order_id": ?"([^"]+)"')
 THROTTLE_BODY = (
@@ -170,9 +172,9 @@ def _orders(count: int, seed: str) -> list[dict[str, Any]]:
 
 
 def _publish(
-    system: System, orders: list[dict[str, Any]], throttle: Throttle
+    system: System, orders: list[dict[str, Any]], throttle: Throttle, publishers: int
 ) -> tuple[dict[str, int], dict[str, float]]:
-    """Publish as orders_api would, from ``PUBLISHERS`` concurrent instances, 10 orders a
+    """Publish as orders_api would, from ``publishers`` concurrent instances, 10 orders a
     call, re-publishing (same ids) whatever a throttle refused after botocore's retries;
     the figures, and when (``time.time()``) each order was published."""
     assert system.provisioned
@@ -208,8 +210,8 @@ def _publish(
                 published.update(dict.fromkeys((e.data["order_id"] for e in chunk), time.time()))
 
     threads = [
-        threading.Thread(target=publisher, args=(chunks[n::PUBLISHERS],), daemon=True)
-        for n in range(PUBLISHERS)
+        threading.Thread(target=publisher, args=(chunks[n::publishers],), daemon=True)
+        for n in range(publishers)
     ]
     for thread in threads:
         thread.start()
@@ -325,6 +327,7 @@ def run(
     state_dir: Path | None = None,
     consumer_timeout_s: float = CONSUMER_TIMEOUT_S,
     backoff_s: float = 1.0,
+    publishers: int | None = None,  # None: PUBLISHERS[delivery]
 ) -> Report:
     if delivery not in DELIVERIES:
         raise ValueError(f"delivery must be one of {', '.join(DELIVERIES)}, got {delivery!r}")
@@ -377,7 +380,7 @@ def run(
         gate = Throttle(throttle, seed)
         started, first_publish = time.perf_counter(), time.time()
         with Progress(lambda: _progress(system, events, delivery)):
-            figures, published = _publish(system, orders, gate)
+            figures, published = _publish(system, orders, gate, publishers or PUBLISHERS[delivery])
             report.figures.update(figures)
             report.figures["publish_batch_calls"] = gate.calls
             report.figures["publish_batch_calls_throttled"] = gate.throttled
@@ -437,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crashes", type=float, default=0.01, help="workers killed, once")
     parser.add_argument("--timeouts", type=float, default=0.005, help="handlers stalled, once")
     parser.add_argument("--seed")
+    parser.add_argument(
+        "--publishers", type=int, help="concurrent publishers (default: direct 4, queue 1)"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench") / "reliability.json")
     args = parser.parse_args(argv)
     reports = [
@@ -450,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
             crash=args.crashes,
             stall=args.timeouts,
             seed=args.seed,
+            publishers=args.publishers,
         )
         for delivery in args.delivery
     ]
