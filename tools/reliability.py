@@ -27,8 +27,8 @@ import argparse
 import json
 import os
 import random
-import shutil
 import re
+import shutil
 import sys
 import threading
 import time
@@ -187,7 +187,9 @@ def _publish(
         "before-send.sns.PublishBatch", throttle, unique_id="reliability-throttle"
     )
     events = [new_event("order.placed", order) for order in orders]
-    chunks = [events[start : start + PUBLISH_BATCH] for start in range(0, len(events), PUBLISH_BATCH)]
+    chunks = [
+        events[start : start + PUBLISH_BATCH] for start in range(0, len(events), PUBLISH_BATCH)
+    ]
     published: dict[str, float] = {}
     counts: Counter[str] = Counter()
     lock = threading.Lock()

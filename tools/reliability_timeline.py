@@ -22,6 +22,7 @@ run's first publish to this event's: the publisher's throttle backoff and moto's
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -113,7 +114,7 @@ def _timeline(
     first = timeline.first_invoked if timeline.first_invoked is not None else timeline.settled
     # cut [published, settled] at every boundary; each piece goes to what ran in it
     cuts = sorted({published, timeline.settled, *(t for s in segments for t in s[:2])})
-    for left, right in zip(cuts, cuts[1:], strict=False):
+    for left, right in itertools.pairwise(cuts):
         if right <= published or left >= timeline.settled:
             continue
         left, right = max(left, published), min(right, timeline.settled)
