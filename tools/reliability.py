@@ -48,7 +48,7 @@ from messaging.queue_records import as_sns_record
 from tools.contract import REGION, lambda_environment, load_fixture, use_endpoint
 from tools.dead_letters import receive_all
 from tools.local.client import sent_emails
-from tools.local.system import Faults, Options, System
+from tools.local.system import DEFAULT_CONCURRENCY, Faults, Options, System
 from tools.progress import Progress
 from tools.reliability_timeline import Timeline, tail, timelines
 
@@ -347,6 +347,10 @@ def run(
         state_dir=state_dir,
         # A stalled handler holds a worker until its timeout: a short one keeps the run short.
         timeout_overrides={CONSUMER: consumer_timeout_s},
+        # Through the queue as many batches at once as the direct kind has workers (the
+        # manifest's 2 left the last events waiting behind the backlog); the faults, the
+        # visibility timeout, the receives before the dead-letter queue are the manifest's.
+        mapping_overrides={CONSUMER: {"maximum_concurrency": DEFAULT_CONCURRENCY}},
         services=[CONSUMER],
         # "direct": the asynchronous invoke path (retries, on-failure queue), even where
         # the manifest asks for a queue; "queue": the manifest's queue and its mapping.

@@ -130,7 +130,8 @@ class EventSourceMappings:
 
     def update(self, service: str, **changes: Any) -> None:
         """As ``UpdateEventSourceMapping``: ``service``'s mappings take ``changes`` (batch
-        size, batching window) from their pollers' next receive."""
+        size, batching window) from their pollers' next receive; a maximum concurrency
+        counts from ``start``."""
         for queue in self.queues:
             if queue.service == service:
                 queue.settings = dataclasses.replace(queue.settings, **changes)
