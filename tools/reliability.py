@@ -27,26 +27,30 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 from botocore.awsrequest import AWSResponse
 
 import messaging
-from messaging import PublishError, new_event, publish_many
+from messaging import Envelope, PublishError, new_event, publish_many
 from messaging.queue_records import as_sns_record
 from tools.contract import REGION, lambda_environment, load_fixture, use_endpoint
 from tools.dead_letters import receive_all
 from tools.local.client import sent_emails
-from tools.local.system import Faults, Options, System
+from tools.local.system import DEFAULT_CONCURRENCY, Faults, Options, System
 from tools.progress import Progress
+from tools.reliability_timeline import Timeline, tail, timelines
 
 CONSUMER = "order_confirmation"
 DELIVERIES = ("direct", "queue")
@@ -59,6 +63,14 @@ SOURCES = {"direct": ("sns", "duplicate"), "queue": ("sqs",)}
 # under 0.4 s (docs/performance.md, reliability).
 CONSUMER_TIMEOUT_S = 4.0
 PUBLISHER = "orders_api"
+# orders_api's instances publishing at once, as many Lambda invocations of it would: one
+# publisher's throttle backoff (botocore's, up to a second or two a call) no longer
+# holds back every event behind it. Through a queue one publisher: moto writes each
+# notification into the SQS queue as it answers, and four at once starved the mapping's
+# polls in the one moto process (docs/performance.md, "Reliability at scale").
+PUBLISHERS = {"direct": 4, "queue": 1}
+PUBLISH_BATCH = 10  # orders per publish_many call: one PublishBatch
+ORDER_ID = re.compile(r'"order_id": ?"([^"]+)"')
 THROTTLE_BODY = (
     b'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender'
     b"</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
@@ -76,18 +88,30 @@ class _Raw:
 
 @dataclass
 class Throttle:
-    """Answers a fraction of ``PublishBatch`` calls with SNS's 400 Throttling error."""
+    """Answers a fraction of ``PublishBatch`` calls with SNS's 400 Throttling error.
+
+    Drawn per call (the orders it carries, and how many times they were sent before),
+    not per call made, so a seed throttles the same calls however the concurrent
+    publishers interleave.
+    """
 
     rate: float
-    rng: random.Random
+    seed: str
     calls: int = 0
     throttled: int = 0
+    _sent: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
-        self.calls += 1
-        if self.rng.random() >= self.rate:
-            return None
-        self.throttled += 1
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body)
+        orders = ",".join(sorted(set(ORDER_ID.findall(unquote_plus(body)))))
+        with self._lock:
+            self.calls += 1
+            self._sent[orders] += 1
+            draw = random.Random(f"{self.seed}:{orders}:{self._sent[orders]}").random()
+            if draw >= self.rate:
+                return None
+            self.throttled += 1
         return AWSResponse(request.url, 400, {"Content-Type": "text/xml"}, _Raw(THROTTLE_BODY))
 
 
@@ -101,6 +125,8 @@ class Report:
     # order id -> what happened to it, for each order not handled exactly once nor only
     # dead-lettered: what a failed run must show to be understood
     unbalanced: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timelines: list[Timeline] = field(default_factory=list)  # one per event
+    tail: str = ""  # what the last 1% of the events waited on
 
     @property
     def balanced(self) -> bool:
@@ -145,29 +171,58 @@ def _orders(count: int, seed: str) -> list[dict[str, Any]]:
     ]
 
 
-def _publish(system: System, orders: list[dict[str, Any]], throttle: Throttle) -> dict[str, int]:
-    """Publish as orders_api would, re-publishing (same ids) whatever a throttle refused."""
+def _publish(
+    system: System, orders: list[dict[str, Any]], throttle: Throttle, publishers: int
+) -> tuple[dict[str, int], dict[str, float]]:
+    """Publish as orders_api would, from ``publishers`` concurrent instances, 10 orders a
+    call, re-publishing (same ids) whatever a throttle refused after botocore's retries;
+    the figures, and when (``time.time()``) each order was published."""
     assert system.provisioned
     messaging.reset()
     messaging.configure(
         lambda_environment(PUBLISHER, environment="local", topic_arns=system.provisioned.topic_arns)
     )
+    # created here, once: the publishers share it (botocore clients are thread-safe)
     messaging.aws_client("sns").meta.events.register(
         "before-send.sns.PublishBatch", throttle, unique_id="reliability-throttle"
     )
-    pending = [new_event("order.placed", order) for order in orders]
-    republished = rounds = 0
-    while pending:
-        rounds += 1
-        try:
-            publish_many(pending)
-            pending = []
-        except PublishError as error:
-            pending = [event for event in pending if event.id in error.failures]
-            republished += len(pending)
-            time.sleep(0.05 * rounds)
+    events = [new_event("order.placed", order) for order in orders]
+    chunks = [
+        events[start : start + PUBLISH_BATCH] for start in range(0, len(events), PUBLISH_BATCH)
+    ]
+    published: dict[str, float] = {}
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def publisher(mine: list[list[Envelope]]) -> None:
+        for chunk in mine:
+            pending, rounds = chunk, 0
+            while pending:
+                rounds += 1
+                try:
+                    publish_many(pending)
+                    pending = []
+                except PublishError as error:
+                    pending = [event for event in pending if event.id in error.failures]
+                    with lock:
+                        counts["events_republished_by_producer"] += len(pending)
+                    time.sleep(0.05 * rounds)
+            with lock:
+                counts["publish_rounds"] = max(counts["publish_rounds"], rounds)
+                published.update(dict.fromkeys((e.data["order_id"] for e in chunk), time.time()))
+
+    threads = [
+        threading.Thread(target=publisher, args=(chunks[n::publishers],), daemon=True)
+        for n in range(publishers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     messaging.reset()
-    return {"publish_rounds": rounds, "events_republished_by_producer": republished}
+    if len(published) != len(orders):
+        raise RuntimeError(f"published {len(published)} of {len(orders)} orders")
+    return {"publish_rounds": 0, "events_republished_by_producer": 0, **counts}, published
 
 
 def _wait_until_quiet(system: System, timeout_s: float) -> float:
@@ -274,6 +329,7 @@ def run(
     state_dir: Path | None = None,
     consumer_timeout_s: float = CONSUMER_TIMEOUT_S,
     backoff_s: float = 1.0,
+    publishers: int | None = None,  # None: PUBLISHERS[delivery]
 ) -> Report:
     if delivery not in DELIVERIES:
         raise ValueError(f"delivery must be one of {', '.join(DELIVERIES)}, got {delivery!r}")
@@ -291,6 +347,10 @@ def run(
         state_dir=state_dir,
         # A stalled handler holds a worker until its timeout: a short one keeps the run short.
         timeout_overrides={CONSUMER: consumer_timeout_s},
+        # Through the queue as many batches at once as the direct kind has workers (the
+        # manifest's 2 left the last events waiting behind the backlog); the faults, the
+        # visibility timeout, the receives before the dead-letter queue are the manifest's.
+        mapping_overrides={CONSUMER: {"maximum_concurrency": DEFAULT_CONCURRENCY}},
         services=[CONSUMER],
         # "direct": the asynchronous invoke path (retries, on-failure queue), even where
         # the manifest asks for a queue; "queue": the manifest's queue and its mapping.
@@ -323,10 +383,11 @@ def run(
         use_endpoint(system.endpoint_url)
         report.seconds["start"] = time.perf_counter() - started
         orders = _orders(events, seed)
-        gate = Throttle(throttle, random.Random(seed))
-        started = time.perf_counter()
+        gate = Throttle(throttle, seed)
+        started, first_publish = time.perf_counter(), time.time()
         with Progress(lambda: _progress(system, events, delivery)):
-            report.figures.update(_publish(system, orders, gate))
+            figures, published = _publish(system, orders, gate, publishers or PUBLISHERS[delivery])
+            report.figures.update(figures)
             report.figures["publish_batch_calls"] = gate.calls
             report.figures["publish_batch_calls_throttled"] = gate.throttled
             report.seconds["publish"] = time.perf_counter() - started
@@ -348,6 +409,9 @@ def run(
         errors = Counter(r.get("error_type") for r in runs if not r["ok"])
         report.figures["workers_killed_mid_invocation"] = errors["Runtime.ExitError"]
         report.figures["handlers_timed_out"] = errors["Sandbox.Timedout"]
+        runs_and_letters = [*runs, *(r for r in system.invocations if r.get("source") == "dlq")]
+        report.timelines = timelines(published, runs_and_letters, first_publish)
+        report.tail = tail(report.timelines)
         unbalanced, figures = _account(system, orders)
         report.figures.update(figures)
         report.unbalanced = {
@@ -382,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crashes", type=float, default=0.01, help="workers killed, once")
     parser.add_argument("--timeouts", type=float, default=0.005, help="handlers stalled, once")
     parser.add_argument("--seed")
+    parser.add_argument(
+        "--publishers", type=int, help="concurrent publishers (default: direct 4, queue 1)"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench") / "reliability.json")
     args = parser.parse_args(argv)
     reports = [
@@ -395,10 +462,13 @@ def main(argv: list[str] | None = None) -> int:
             crash=args.crashes,
             stall=args.timeouts,
             seed=args.seed,
+            publishers=args.publishers,
         )
         for delivery in args.delivery
     ]
     print(table(reports))
+    for report in reports:
+        print(f"{report.delivery} {report.tail}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     summary = {
         report.delivery: {
@@ -408,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": report.seconds,
             "balanced": report.balanced,
             "unbalanced": report.unbalanced,
+            "tail": report.tail,
         }
         for report in reports
     }
@@ -415,6 +486,9 @@ def main(argv: list[str] | None = None) -> int:
         for order_id, what in report.unbalanced.items():
             print(f"{report.delivery}: {order_id} unbalanced: {json.dumps(what)}")
     args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    for report in reports:  # every event's timeline, one JSON line each, beside the summary
+        lines = args.json.with_name(f"{args.json.stem}-{report.delivery}-timeline.jsonl")
+        lines.write_text("".join(json.dumps(t.as_dict()) + "\n" for t in report.timelines))
     return 0 if all(report.balanced for report in reports) else 1
 
 

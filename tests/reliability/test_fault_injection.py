@@ -3,7 +3,9 @@ subscribed directly and fed through the consumer's queue."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -94,3 +96,39 @@ def test_the_table_shows_each_delivery_kind_in_its_own_column() -> None:
     assert rows["handled exactly once"] == ["2", "1"]
     assert rows["records failed"] == ["-", "3"]
     assert lines[-1].split() == ["BALANCED", "NOT", "BALANCED"]
+
+
+class _Request:
+    url = "http://127.0.0.1/"
+
+    def __init__(self, *orders: str) -> None:
+        entries = "&".join(
+            f"PublishBatchRequestEntries.member.{n}.Message="
+            + quote_plus(json.dumps({"data": {"order_id": order}}))
+            for n, order in enumerate(orders, 1)
+        )
+        self.body = f"Action=PublishBatch&{entries}".encode()
+
+
+def _throttled(calls: list[_Request]) -> list[bool]:
+    gate = reliability.Throttle(0.5, "fixed")
+    return [gate(call) is not None for call in calls]
+
+
+def test_a_seed_throttles_the_same_calls_whatever_order_the_publishers_send_them() -> None:
+    calls = [_Request(f"s-{n:05d}", f"s-{n + 1:05d}") for n in range(0, 40, 2)]
+    forward = _throttled(calls)
+    backward = _throttled(calls[::-1])[::-1]
+    assert forward == backward
+    assert 0 < sum(forward) < len(calls)  # a rate of 0.5 throttles some, not all
+
+
+def test_a_call_sent_again_draws_again() -> None:
+    # botocore's retry of a throttled call must be able to get through
+    gate = reliability.Throttle(0.5, "fixed")
+    call = _Request("s-00001")
+    answers = [gate(call) is not None for _ in range(20)]
+    assert True in answers
+    assert False in answers
+    assert gate.calls == 20
+    assert gate.throttled == sum(answers)

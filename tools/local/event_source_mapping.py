@@ -16,6 +16,7 @@ as SNS's at-least-once delivery to a queue may.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import threading
@@ -130,7 +131,8 @@ class EventSourceMappings:
 
     def update(self, service: str, **changes: Any) -> None:
         """As ``UpdateEventSourceMapping``: ``service``'s mappings take ``changes`` (batch
-        size, batching window) from their pollers' next receive."""
+        size, batching window) from their pollers' next receive; a maximum concurrency
+        counts from ``start``."""
         for queue in self.queues:
             if queue.service == service:
                 queue.settings = dataclasses.replace(queue.settings, **changes)
@@ -164,6 +166,9 @@ class EventSourceMappings:
                 self._in_flight += 1
             try:
                 self._deliver(sqs, queue, messages)
+            except Exception as error:  # a poller that died would leave its batch invisible
+                if not self.stopping.is_set():
+                    self.report(f"a batch of {queue.service}/{queue.topic} failed: {error}")
             finally:
                 with self._lock:
                     self._in_flight -= 1
@@ -221,12 +226,15 @@ class EventSourceMappings:
             if record["messageId"] in keep:
                 receives = int(record["attributes"]["ApproximateReceiveCount"])
                 if receives < queue.settings.max_receive_count:
-                    # ... and the local, scaled-down one once it failed.
-                    sqs.change_message_visibility(
-                        QueueUrl=queue.url,
-                        ReceiptHandle=record["receiptHandle"],
-                        VisibilityTimeout=self.visibility_timeout_s,
-                    )
+                    # ... and the local, scaled-down one once it failed. A handle no
+                    # longer valid: moto gave the message to two polls at once and the
+                    # other deleted it, handled (SQS's at-least-once; idempotency absorbs it).
+                    with contextlib.suppress(sqs.exceptions.ReceiptHandleIsInvalid):
+                        sqs.change_message_visibility(
+                            QueueUrl=queue.url,
+                            ReceiptHandle=record["receiptHandle"],
+                            VisibilityTimeout=self.visibility_timeout_s,
+                        )
                     continue
                 sqs.send_message(
                     QueueUrl=queue.dead_letter_url,

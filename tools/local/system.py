@@ -65,6 +65,8 @@ class Options:
     concurrency: int = DEFAULT_CONCURRENCY  # workers per function at most
     concurrency_overrides: dict[str, int] = field(default_factory=dict)  # per service name
     timeout_overrides: dict[str, float] = field(default_factory=dict)  # s, per service name
+    # per service name: its queue mappings' settings changed, as UpdateEventSourceMapping
+    mapping_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The functions' AWS endpoint when it is not moto's own: the bench puts a loopback
     # proxy there that delays every call by an AWS-like round trip (tools.bench.rtt_proxy).
     functions_endpoint_url: str | None = None
@@ -158,6 +160,8 @@ class System:
             )  # fmt: skip
             if opts.queue_delivery:
                 self.mappings.create(self.services, self.all_services, self.provisioned.topic_arns)
+                for name, changes in opts.mapping_overrides.items():
+                    self.mappings.update(name, **changes)
         # The functions trace with OpenTelemetry, as with tracing_backend = "otel" in AWS,
         # to a collector standing in for the ADOT layer's (make demo prints the trace).
         self.traces = TraceCollector(self.state_dir / "traces.jsonl").start()

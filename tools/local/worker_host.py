@@ -66,7 +66,9 @@ class Worker:
     def start(self) -> float:
         """Start the process and import the handler; the cold start in milliseconds."""
         started = time.perf_counter()
-        self._answers = queue.Queue()
+        # this process's own queue: a replaced process's reader, still draining its
+        # EOF, must not put it where the new process's ready line is awaited
+        answers = self._answers = queue.Queue()
         self.process = spawn(
             [self.runnable.python, "-I", str(HERE / "worker.py")],
             stdin=subprocess.PIPE,
@@ -78,11 +80,10 @@ class Worker:
         )
         assert self.process.stdout
         assert self.process.stderr
-        for target, stream in (
-            (self._read_answers, self.process.stdout),
-            (self._read_logs, self.process.stderr),
-        ):
-            threading.Thread(target=target, args=(stream,), daemon=True).start()
+        threading.Thread(
+            target=self._read_answers, args=(self.process.stdout, answers), daemon=True
+        ).start()
+        threading.Thread(target=self._read_logs, args=(self.process.stderr,), daemon=True).start()
         try:
             ready = self._answers.get(timeout=60)
         except queue.Empty:
@@ -103,11 +104,12 @@ class Worker:
         self.process_start_ms = (time.perf_counter() - started) * 1000
         return self.cold_start_ms
 
-    def _read_answers(self, stream: IO[str]) -> None:
+    @staticmethod
+    def _read_answers(stream: IO[str], answers: queue.Queue[dict[str, Any] | None]) -> None:
         for line in stream:
             with contextlib.suppress(ValueError):
-                self._answers.put(json.loads(line))
-        self._answers.put(None)
+                answers.put(json.loads(line))
+        answers.put(None)
 
     def _read_logs(self, stream: IO[str]) -> None:
         with self.log_file.open("a", encoding="utf-8") as out:
