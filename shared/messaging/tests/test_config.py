@@ -40,6 +40,22 @@ def test_configure_replaces_the_environment_without_touching_it() -> None:
     assert settings() == Settings.from_environ(os.environ)
 
 
+def test_configure_names_a_field_settings_lacks_and_keeps_the_settings() -> None:
+    configured = configure({"SERVICE_NAME": "orders_api"})
+    with pytest.raises(TypeError, match="does not have: idempotency_tll_s"):
+        configure(settings(), idempotency_tll_s=60)
+    assert settings() is configured
+
+
+def test_settings_cannot_be_changed_in_place() -> None:
+    current = configure({"SERVICE_NAME": "orders_api", "TOPIC_ARN_ORDERS": "arn:aws:sns:x"})
+    with pytest.raises(AttributeError):
+        current.service_name = "someone_else"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        current.topic_arns["TOPIC_ARN_ORDERS"] = "arn:aws:sns:y"  # type: ignore[index]
+    assert Settings().topic_arns == {}
+
+
 def test_no_module_of_the_package_reads_the_environment_itself() -> None:
     # config.py reads it once; Lambda sets _X_AMZN_TRACE_ID anew for every invocation.
     readers = {

@@ -143,11 +143,9 @@ class Settings(NamedTuple):
             connect_timeout_s=_number(env, "MESSAGING_CONNECT_TIMEOUT_S", float) or 1.0,
             read_timeout_s=_number(env, "MESSAGING_READ_TIMEOUT_S", float) or 2.0,
             max_attempts=_number(env, "MESSAGING_MAX_ATTEMPTS", int) or 3,
-            topic_arns={
-                name: value
-                for name, value in env.items()
-                if name.startswith("TOPIC_ARN_") and value
-            },
+            topic_arns=MappingProxyType(
+                {name: arn for name, arn in env.items() if name.startswith("TOPIC_ARN_") and arn}
+            ),
             log_level=(env.get("LOG_LEVEL") or "INFO").upper(),
             idempotency_ttl_s=_number(env, "IDEMPOTENCY_TTL_S", int),
             function_timeout_s=_number(env, "FUNCTION_TIMEOUT_S", float),
