@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.bench.endtoend import PROCESSES
+
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS = [
     "headline",
@@ -106,6 +108,13 @@ def test_tiny_bench_writes_the_table_json_and_chart(tmp_path: Path) -> None:
         chain = f"{workers}: HTTP request to last consumer of the two-hop chain done p99"
         assert chain in names["endtoend"]
         assert f"{workers}: sustained consumer events per second" in names["endtoend"]
+        # The ceiling the cores allow is read from every process's CPU time: each kind of
+        # process did some of the work, and the share of the machine in use can be no
+        # more than all of it (give or take the clock ticks /proc counts in).
+        figures = {row["name"]: row["median"] for row in by_id["endtoend"]["rows"]}
+        for kind in PROCESSES:
+            assert figures[f"{workers}: CPU per consumer event, {kind}"] > 0, kind
+        assert 0 < figures[f"{workers}: the machine's CPU in use"] <= 110
     assert "sustained consumer events per second, 4 / 1 workers per function" in names["endtoend"]
     # At 10 ms the functions' AWS calls go through the proxy: none passing it means the
     # workers still talk to moto directly and the row measures nothing new.

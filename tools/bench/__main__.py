@@ -38,15 +38,15 @@ class Mode:
     batch_chunk: int  # ...this many events each way
     cold_rounds: int
     e2e_requests: int
-    e2e_burst: int
+    e2e_load_s: float  # each throughput window of the end-to-end group
     queue_rounds: int  # rounds of...
     queue_events: int  # ...this many events published at each batch size
 
 
 MODES = {
-    "full": Mode(7, 200, 200, 300, 20, 200, 12, 250, 25, 60, 200, 3, 500),
-    "quick": Mode(3, 40, 50, 60, 10, 100, 4, 250, 5, 15, 60, 2, 200),
-    "tiny": Mode(2, 3, 3, 3, 2, 5, 2, 10, 1, 2, 4, 1, 10),
+    "full": Mode(7, 200, 200, 300, 20, 200, 12, 250, 25, 60, 10.0, 3, 500),
+    "quick": Mode(3, 40, 50, 60, 10, 100, 4, 250, 5, 15, 4.0, 2, 200),
+    "tiny": Mode(2, 3, 3, 3, 2, 5, 2, 10, 1, 2, 1.0, 1, 10),
 }
 GROUPS = (
     "headline", "floor", "publish", "router", "batching", "coldstart", "endtoend", "sweep",
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def end_to_end(proxy: Any, moto_port: int) -> Group:
             return endtoend.end_to_end(
-                requests=mode.e2e_requests, burst=mode.e2e_burst, moto_port=moto_port,
+                requests=mode.e2e_requests, load_s=mode.e2e_load_s, moto_port=moto_port,
                 functions_endpoint_url=proxy.url if proxy else None,
             )  # fmt: skip
 

@@ -10,9 +10,12 @@ request to the last of the directly delivered consumers (``order_status`` after
 ``inventory``). A queue-delivered consumer waits for its batch by declaration (its
 manifest's batching window), so its latency is reported on its own row. Throughput is
 the steady state: every function's workers are started up to its concurrency first
-(each a cold start, logged and counted in the notes) and one unmeasured burst runs,
-then each round is a burst of orders from four client threads, timed until every
-consumer invocation of every order has finished.
+(each a cold start, logged and counted in the notes), then ``CLIENTS`` clients keep
+that many orders in flight (each posts its next order once its chain is done) through
+one unmeasured window and the measured ones; a window's rate is the consumer events
+that ended inside it. Beside it, the CPU every process of the system spent per event
+(from /proc) and so the rate this machine's cores allow at all: on two cores one
+worker per function can already be near it, and more workers cannot pass it.
 
 With ``functions_endpoint_url`` (a round-trip proxy in front of the system's moto on
 ``moto_port``) every AWS call of the functions, the front door's included, is that much
@@ -28,12 +31,15 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import itertools
 import json
 import os
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -95,6 +101,7 @@ class _Orders:
         self.system = system
         self.seen = 0
         self.done: dict[str, dict[int, float]] = {}  # order id -> hop index -> first ok end
+        self._lock = threading.Lock()  # the closed loop's clients wait side by side
 
     def _read(self) -> None:
         invocations = self.system.invocations
@@ -118,32 +125,46 @@ class _Orders:
     def wait(
         self, order_ids: list[str], timeout_s: float, among: set[int] | None = None
     ) -> dict[str, float]:
-        """When each order's last hop (of ``among``, default all) ended, once all have."""
+        """When each order's last hop of ``among`` (default all) ended, once all of them have."""
+        hops_wanted = set(range(len(_HOPS))) if among is None else among
         deadline = time.monotonic() + timeout_s
         while True:
-            self._read()
-            hops = [self.done.get(order_id, {}) for order_id in order_ids]
-            if all(len(found) == len(_HOPS) for found in hops):
+            with self._lock:
+                self._read()
+                hops = [dict(self.done.get(order_id, {})) for order_id in order_ids]
+                seen = self.seen
+            if all(hops_wanted <= found.keys() for found in hops):
                 return {
-                    o: max(end for hop, end in found.items() if among is None or hop in among)
+                    o: max(end for hop, end in found.items() if hop in hops_wanted)
                     for o, found in zip(order_ids, hops, strict=True)
                 }
             left = deadline - time.monotonic()
             if left <= 0:
-                missing = sum(1 for found in hops if len(found) < len(_HOPS))
+                missing = sum(1 for found in hops if not hops_wanted <= found.keys())
                 raise RuntimeError(f"{missing} order(s) not done after {timeout_s:.0f} s")
-            self.system.recorder.wait(self.seen, min(left, 0.5))
+            self.system.recorder.wait(seen, min(left, 0.5))
+
+    def ended_between(self, start: float, end: float) -> int:
+        """Consumer events (an order's hop) whose invocation ended in ``[start, end)``."""
+        with self._lock:
+            self._read()
+            return sum(
+                start <= ended < end for hops in self.done.values() for ended in hops.values()
+            )
 
 
 CONCURRENCY = (1, 4)  # workers per function: one at a time, then scaled out
 LATENCY_TARGET_MS = 50.0  # the two-hop chain's p50 on an idle machine
 SCALE_OUT_TARGET = 3.0  # the throughput of the most workers per function over one worker's
+# Orders in flight during the throughput rounds: each client posts its next order once its
+# chain is done, so the system always has work for every worker of the scaled-out run
+CLIENTS = 16
 
 
 def end_to_end(
     *,
     requests: int,
-    burst: int,
+    load_s: float,
     timeout_s: float = 120.0,
     moto_port: int = 0,
     functions_endpoint_url: str | None = None,
@@ -173,7 +194,7 @@ def end_to_end(
                 system_up = True
                 with Progress(functools.partial(_progress, system, concurrency)):
                     throughput[concurrency] = _measure(
-                        group, system, concurrency, requests, burst, timeout_s
+                        group, system, concurrency, requests, load_s, timeout_s
                     )
             except Exception as error:
                 what = (
@@ -224,7 +245,7 @@ def _progress(system: Any, concurrency: int) -> str:
 
 
 def _measure(
-    group: Group, system: Any, concurrency: int, requests: int, burst: int, timeout_s: float
+    group: Group, system: Any, concurrency: int, requests: int, load_s: float, timeout_s: float
 ) -> Samples:
     label = f"{concurrency} worker{'s' if concurrency > 1 else ''} per function"
     base = f"http://127.0.0.1:{system.front_door.port}"
@@ -273,36 +294,122 @@ def _measure(
             )
         )
     cold_starts = _scale_out(system)
-    bursts = Samples()
-    size = max(1, burst // rounds)
-
-    def timed_burst() -> float:
-        started = time.time()
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            order_ids = list(pool.map(lambda _: _post(f"{base}/orders", body), range(size)))
-        ends = orders.wait(order_ids, timeout_s)
-        return max(ends.values()) - started
-
-    timed_burst()  # warm-up: every worker's first invocations, moto's first items
-    for index in range(rounds):
-        elapsed = timed_burst()
-        bursts.add("events/s", index, size * len(_HOPS) / elapsed)
-        bursts.add("orders/s", index, size / elapsed)
+    rates = Samples()
+    windows = _steady_load(
+        system, orders, lambda: _post(f"{base}/orders", body), rounds, load_s, chain, timeout_s
+    )
+    cores = os.cpu_count() or 1
+    for index, (events_per_s, cpu_by_kind) in enumerate(windows):
+        cpu_ms = sum(cpu_by_kind.values())
+        for kind in PROCESSES:
+            rates.add(f"cpu {kind}", index, cpu_by_kind[kind])
+        rates.add("events/s", index, events_per_s)
+        rates.add("cpu", index, cpu_ms)
+        rates.add("ceiling", index, cores * 1000 / cpu_ms)
+        rates.add("share", index, 100 * events_per_s * cpu_ms / 1000 / cores)
     group.rows.append(
-        row(f"{label}: sustained consumer events per second", bursts.stat("events/s", 50), "ev/s")
+        row(f"{label}: sustained consumer events per second", rates.stat("events/s", 50), "ev/s")
     )
     group.rows.append(
-        row(f"{label}: sustained orders per second", bursts.stat("orders/s", 50), "orders/s")
+        row(f"{label}: CPU per consumer event, every process", rates.stat("cpu", 50), "ms")
     )
+    for kind in PROCESSES:
+        group.rows.append(
+            row(f"{label}: CPU per consumer event, {kind}", rates.stat(f"cpu {kind}", 50), "ms")
+        )
+    group.rows.append(
+        row(
+            f"{label}: the CPU-bound ceiling, {cores} cores / CPU per event",
+            rates.stat("ceiling", 50),
+            "ev/s",
+        )
+    )
+    group.rows.append(row(f"{label}: the machine's CPU in use", rates.stat("share", 50), "%"))
     started_workers = ", ".join(
         f"{name}: {len(pool.workers)}" for name, pool in sorted(system.workers.items())
     )
     group.notes.append(
         f"{label} (workers by the end: {started_workers}; {cold_starts} cold start(s) to "
-        f"scale out before the bursts, outside the timing); "
+        f"scale out before the load, outside the timing); "
         f"{requests} sequential requests for p50/p99 in {rounds} rounds; throughput from "
-        f"{rounds} bursts of {size} orders sent by 4 client threads after one unmeasured, "
-        f"{len(_HOPS)} consumer events each; a queue-delivered consumer's latency includes "
-        f"the batching window its manifest declares"
+        f"{rounds} rounds of {load_s:g} s with {CLIENTS} orders in flight (a client posts its "
+        f"next order when its chain is done) after one unmeasured, counting the consumer "
+        f"events ({len(_HOPS)} per order) that ended inside the round; CPU from /proc for "
+        f"moto, every worker and this process (front door, delivery, mappings, clients); "
+        f"a queue-delivered consumer's latency includes the batching window its manifest "
+        f"declares"
     )
-    return bursts
+    return rates
+
+
+def _steady_load(
+    system: Any,
+    orders: _Orders,
+    post: Callable[[], str],
+    rounds: int,
+    seconds: float,
+    chain: set[int],
+    timeout_s: float,
+) -> list[tuple[float, dict[str, float]]]:
+    """``CLIENTS`` closed-loop clients for ``rounds + 1`` windows of ``seconds``, the first
+    unmeasured: (consumer events/s, CPU ms per event by process) in each measured window.
+
+    A burst timed until its last event is done measures its tail (a queue-delivered
+    consumer's batching window, one straggler) more than the rate; counting the events
+    that end inside windows of one steady load does not. Every order posted is waited
+    for, so nothing is left behind for the next run.
+    """
+    stop = time.monotonic() + (rounds + 1) * seconds
+    posted: list[str] = []
+
+    def client() -> None:
+        while time.monotonic() < stop:
+            order_id = post()
+            posted.append(order_id)
+            orders.wait([order_id], timeout_s, chain)
+
+    pids = _pids(system)
+    marks: list[tuple[float, dict[str, float]]] = []  # (wall time, CPU s) at each edge
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        clients = [pool.submit(client) for _ in range(CLIENTS)]
+        first = time.time()
+        for edge in range(1, rounds + 2):
+            time.sleep(max(0.0, first + edge * seconds - time.time()))
+            marks.append((time.time(), _cpu_s(pids)))
+        for future in clients:
+            future.result()
+    orders.wait(posted, timeout_s)
+    windows = []
+    for (start, cpu_start), (end, cpu_end) in itertools.pairwise(marks):
+        events = orders.ended_between(start, end)
+        if not events:
+            raise RuntimeError(f"no consumer event ended in {seconds:g} s of load")
+        cpu_ms = {kind: (cpu_end[kind] - cpu_start[kind]) * 1000 / events for kind in cpu_end}
+        windows.append((events / (end - start), cpu_ms))
+    return windows
+
+
+PROCESSES = ("moto", "workers", "system")  # where an event's CPU goes
+
+
+def _pids(system: Any) -> dict[str, list[int]]:
+    """The local system's processes by kind: moto, every worker, and this one (the front
+    door, SNS's receiver, the invokers, the queue pollers and the bench's clients)."""
+    workers = [worker.pid for pool in system.workers.values() for worker in pool.workers]
+    return {"moto": [system.moto.pid], "workers": workers, "system": [os.getpid()]}
+
+
+def _cpu_s(pids: dict[str, list[int]]) -> dict[str, float]:
+    """User and system CPU seconds so far of each kind's processes, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for kind, numbers in pids.items():
+        total = 0
+        for pid in numbers:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a worker replaced meanwhile
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        used[kind] = total / ticks
+    return used
