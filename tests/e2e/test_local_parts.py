@@ -836,3 +836,790 @@ def test_the_local_moto_hands_over_the_interpreter_lock_within_half_a_millisecon
         assert sys.getswitchinterval() <= 0.0005
     finally:
         sys.setswitchinterval(interval)
+
+
+def test_the_local_moto_parses_each_condition_once_per_expression_names_and_values(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto.dynamodb import comparisons
+
+    from tools.contract import REGION
+    from tools.local.moto_runner import parse_each_condition_once
+
+    # given moto's condition parser, its lexer counted, and a condition parsed as moto does
+    original = comparisons.ConditionExpressionParser
+    lexed: list[str] = []
+    lex = original._lex_condition_expression
+
+    def counted(self: Any) -> Any:
+        lexed.append(self.condition_expression)
+        return lex(self)
+
+    monkeypatch.setattr(original, "_lex_condition_expression", counted)
+    expression = "attribute_not_exists(id) OR #v < :v"
+    names = {"#v": "version", "#unused": "x"}
+    values = {":v": {"N": "2"}, ":unused": {"S": "x"}}
+    moto_parsed = original(expression, names, values)
+    moto_condition = moto_parsed.parse()
+    lexed.clear()
+    parse_each_condition_once(comparisons)
+    try:
+        parser = comparisons.ConditionExpressionParser
+        # when the same condition is parsed twice, the second time from equal copies
+        first = parser(expression, names, values)
+        condition = first.parse()
+        second = parser(expression, json.loads(json.dumps(names)), json.loads(json.dumps(values)))
+        # then the second parse is the first's, not lexed again, with what moto found
+        assert second.parse() is condition
+        assert lexed == [expression]
+        assert repr(condition) == repr(moto_condition)
+        for found in (first, second):
+            assert found.expr_attr_names_found == moto_parsed.expr_attr_names_found
+            assert found.expr_attr_values_found == moto_parsed.expr_attr_values_found
+        assert second.expr_attr_names_found  # moto found names here, so equality means something
+        # and other values are parsed anew, as is an expression that fails to parse
+        assert parser(expression, names, {**values, ":v": {"N": "3"}}).parse() is not condition
+        assert lexed == [expression] * 2
+        for _ in range(2):
+            with pytest.raises(ValueError, match="Bad function expression"):
+                parser("attribute_not_exists(id", None, None).parse()
+        assert lexed[2:] == ["attribute_not_exists(id"] * 2
+
+        # when moto's DynamoDB checks a conditional PutItem (each writes version 1), then
+        # the same one, then one with another value
+        lexed.clear()
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(
+            TableName="claims", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        )  # fmt: skip
+        put = "attribute_not_exists(id) OR #version < :version"
+
+        def claim(version: str) -> None:
+            dynamodb.put_item(
+                TableName="claims", Item={"id": {"S": "a"}, "version": {"N": "1"}},
+                ConditionExpression=put, ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues={":version": {"N": version}},
+            )  # fmt: skip
+
+        claim("1")
+        with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+            claim("1")
+        claim("2")
+        # then each write was checked as DynamoDB checks it, and each condition lexed once
+        assert lexed == [put, put]
+    finally:
+        comparisons.ConditionExpressionParser = original  # type: ignore[misc]
+
+
+def test_the_local_moto_answers_dynamodb_sqs_and_sns_past_flask_as_flask_would(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import http.client
+    import types
+
+    import boto3
+    import flask
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    from tools.contract import REGION
+    from tools.local.moto_runner import dispatch_past_flask
+
+    # given moto's dispatcher (a subclass, patched alone) and moto's own, each serving on
+    # 127.0.0.1, a table, a queue and a topic in moto, and the requests Flask handles counted
+    class PastFlask(DomainDispatcherApplication):
+        pass
+
+    dispatch_past_flask(types.SimpleNamespace(DomainDispatcherApplication=PastFlask))
+    through_flask: list[str] = []
+    wsgi_app = flask.Flask.wsgi_app
+
+    def counted(app: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        through_flask.append(app.service)
+        return wsgi_app(app, environ, start_response)
+
+    monkeypatch.setattr(flask.Flask, "wsgi_app", counted)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="kept", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+    )  # fmt: skip
+    dynamodb.put_item(TableName="kept", Item={"id": {"S": "a"}, "b": {"S": "b"}})
+    boto3.client("sqs", region_name=REGION).create_queue(QueueName="kept")
+    boto3.client("sns", region_name=REGION).create_topic(Name="kept")
+
+    class Unlogged(MotoRequestHandler):  # werkzeug's logger is left as it is
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
+
+    servers: list[Any] = []
+    json_1_0 = "application/x-amz-json-1.0"
+    form = "application/x-www-form-urlencoded"
+    missing_topic = "arn:aws:sns:us-east-1:123456789012:missing"
+    requests = [  # service, content type, target, body; each answers the same each time
+        ("dynamodb", json_1_0, "DynamoDB_20120810.GetItem",
+         {"TableName": "kept", "Key": {"id": {"S": "a"}}}),
+        ("dynamodb", json_1_0, "DynamoDB_20120810.GetItem",
+         {"TableName": "missing", "Key": {"id": {"S": "a"}}}),
+        ("dynamodb", json_1_0, "DynamoDB_20120810.PutItem",
+         {"TableName": "kept", "Item": {"id": {"S": "a"}},
+          "ConditionExpression": "attribute_not_exists(id)"}),
+        ("sqs", json_1_0, "AmazonSQS.GetQueueUrl", {"QueueName": "kept"}),
+        ("sqs", json_1_0, "AmazonSQS.GetQueueUrl", {"QueueName": "missing"}),
+        ("sns", form, None, "Action=ListTopics&Version=2010-03-31"),
+        ("sns", form, None, f"Action=GetTopicAttributes&TopicArn={missing_topic}"),
+    ]  # fmt: skip
+
+    def answer(
+        server: Any, service: str, content_type: str, target: str | None, body: Any,
+        extra: dict[str, str] | None = None,
+    ) -> tuple[int, list[tuple[str, str]], bytes, int]:  # fmt: skip
+        """Status, headers and body (the request id masked), and how many went through Flask."""
+        scope = f"Credential=test/20260101/{REGION}/{service}/aws4_request"
+        headers = {
+            "Host": "moto.test:4566",  # moto writes it into queue URLs
+            "Content-Type": content_type,
+            "Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0",
+            **({"X-Amz-Target": target} if target else {}),
+            **(extra or {}),
+        }
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+        through_flask.clear()
+        try:
+            connection.request(
+                "POST", "/", body=body if isinstance(body, str) else json.dumps(body),
+                headers=headers,
+            )  # fmt: skip
+            response = connection.getresponse()
+            content = response.read()
+        finally:
+            connection.close()
+        kept = [
+            (k, v)
+            for k, v in response.getheaders()
+            if k.lower() not in ("date", "x-amzn-requestid")
+        ]
+        request_id = response.getheader("x-amzn-requestid", "")
+        return (
+            response.status,
+            kept,
+            content.replace(request_id.encode(), b"<id>"),
+            len(through_flask),
+        )
+
+    try:
+        for app in (DomainDispatcherApplication(create_backend_app), PastFlask(create_backend_app)):
+            servers.append(
+                make_server("127.0.0.1", 0, app, threaded=True, request_handler=Unlogged)
+            )
+            threading.Thread(target=servers[-1].serve_forever, daemon=True).start()
+        for request in requests:
+            # when a request is answered by moto's Flask app, and past it
+            status, headers, body, flask_calls = answer(servers[0], *request)
+            assert flask_calls == 1  # what's counted is what Flask does
+            past = answer(servers[1], *request)
+            # then the answer is the same, Flask-CORS's header and moto's error code included,
+            # and Flask never saw the request
+            assert past == (status, headers, body, 0), request
+            assert ("Access-Control-Allow-Origin", "*") in headers
+        # and it is moto's answer: the item, the queue's URL, the topic, moto's error codes
+        answers = [answer(servers[1], *request)[::2] for request in requests]
+        assert [status for status, _ in answers] == [200, 400, 400, 200, 400, 200, 404]
+        assert json.loads(answers[0][1]) == {"Item": {"id": {"S": "a"}, "b": {"S": "b"}}}
+        assert json.loads(answers[1][1])["__type"].endswith("#ResourceNotFoundException")
+        assert json.loads(answers[2][1])["__type"].endswith("#ConditionalCheckFailedException")
+        assert json.loads(answers[3][1]) == {"QueueUrl": "http://moto.test:4566/123456789012/kept"}
+        assert json.loads(answers[4][1])["__type"] == "com.amazonaws.sqs#QueueDoesNotExist"
+        assert b"arn:aws:sns:us-east-1:123456789012:kept" in answers[5][1]
+        assert b"<Code>NotFound</Code>" in answers[6][1]
+
+        # when a CORS request (with an Origin) comes, then it goes through Flask as before
+        cors = {"Origin": "http://127.0.0.1:8000"}
+        past = answer(servers[1], *requests[0], extra=cors)
+        assert past == (*answer(servers[0], *requests[0], extra=cors)[:3], 1)
+        assert ("Access-Control-Allow-Origin", "http://127.0.0.1:8000") in past[1]
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+def test_the_local_moto_parses_plain_header_lines_without_the_email_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import email.parser
+    import http.client
+    import types
+
+    from tools.local.moto_runner import parse_headers_without_the_email_parser
+
+    # given header blocks, what http.client (the email parser) makes of each, and the
+    # local moto's parsing installed on a copy of http.client, the email parser counted
+    plain = (
+        b"Host: 127.0.0.1:4566\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        b"X-Amz-Target: DynamoDB_20120810.GetItem\r\nX-Empty:\r\nX-Spaced: \t a  b  \r\n"
+        b"x-dup: 1\r\nX-Dup: 2\r\nX-Latin: caf\xe9\r\nX-Colons: a: b:c\r\n\r\nthe body"
+    )
+    folded = b"Host: a\r\nX-Folded: one\r\n two\r\nX-After: b\r\n\r\n"
+    no_colon = b"Host: a\r\nnot a header\r\nX-After: b\r\n\r\n"
+    space_in_name = b"Host: a\r\nX Space: b\r\n\r\n"
+    blocks = [plain, folded, no_colon, space_in_name, b"\r\n", b"Host: a\n\n"]
+    expected = [http.client.parse_headers(io.BytesIO(block)).items() for block in blocks]
+    client = types.SimpleNamespace(
+        _read_headers=http.client._read_headers,  # type: ignore[attr-defined]
+        HTTPMessage=http.client.HTTPMessage,
+    )
+    parse_headers_without_the_email_parser(client)
+    parsed: list[str] = []
+
+    class Parser(email.parser.Parser):
+        def parsestr(self, text: str, headersonly: bool = False) -> Any:
+            parsed.append(text)
+            return super().parsestr(text, headersonly)
+
+    monkeypatch.setattr(email.parser, "Parser", Parser)
+    # when a block of plain "Name: value" lines is parsed
+    stream = io.BytesIO(plain)
+    message = client.parse_headers(stream)
+    # then the email parser was not asked, and the message is the one it makes
+    assert parsed == []
+    assert type(message) is http.client.HTTPMessage
+    assert message.items() == expected[0]
+    assert message.get_all("X-DUP") == ["1", "2"]
+    assert message["X-Spaced"] == "a  b  "
+    assert stream.read() == b"the body"  # the body is left where http.server reads it
+    # and a block the split cannot take goes to the email parser, with its answer
+    for block, items in zip(blocks[1:4], expected[1:4], strict=True):
+        parsed.clear()
+        assert client.parse_headers(io.BytesIO(block)).items() == items
+        assert len(parsed) == 1
+    assert expected[1][1] == ("X-Folded", "one\r\n two")  # folding is what made it differ
+    # and an empty block, a block of bare newlines and a message class are as before
+    parsed.clear()
+    assert [client.parse_headers(io.BytesIO(b)).items() for b in blocks[4:]] == expected[4:]
+    assert parsed == []
+
+    class Message(http.client.HTTPMessage):
+        pass
+
+    assert type(client.parse_headers(io.BytesIO(plain), _class=Message)) is Message
+
+
+def test_the_local_moto_formats_a_request_line_only_when_werkzeug_would_log_it() -> None:
+    import logging
+    import types
+
+    from tools.local.moto_runner import log_requests_only_when_logged
+
+    # given moto's request handler (a stand-in recording what it is asked to log), patched
+    logged: list[tuple[Any, Any]] = []
+
+    class Handler:
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            logged.append((code, size))
+
+    server = types.SimpleNamespace(MotoRequestHandler=Handler)
+    log_requests_only_when_logged(server)
+    handler = server.MotoRequestHandler()
+    assert isinstance(handler, Handler)
+    werkzeug_log = logging.getLogger("werkzeug")
+    level = werkzeug_log.level
+    try:
+        # when requests are answered while werkzeug logs errors alone (as the local moto)
+        for quiet in (logging.WARNING, logging.ERROR):
+            werkzeug_log.setLevel(quiet)
+            handler.log_request(200, 21)
+        # then no line is made for them
+        assert logged == []
+        # when werkzeug logs requests, then the line is made as before, with its arguments
+        werkzeug_log.setLevel(logging.INFO)
+        handler.log_request(404, 5)
+        handler.log_request()
+        assert logged == [(404, 5), ("-", "-")]
+    finally:
+        werkzeug_log.setLevel(level)
+
+
+def _restore_after(monkeypatch: pytest.MonkeyPatch, owner: Any, *names: str) -> None:
+    """Have monkeypatch put ``owner``'s attributes back as they are now, whatever patches them."""
+    for name in names:
+        monkeypatch.setattr(owner, name, getattr(owner, name))
+
+
+def test_the_local_moto_reads_the_sqs_clock_from_time_time_without_building_datetimes(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import boto3
+    from moto.core import utils
+    from moto.sqs import models
+
+    from tools.contract import REGION
+    from tools.local.moto_runner import read_the_clock_once_per_sqs_check
+
+    # given moto's SQS, the datetimes its clock builds counted where its unix_time gets them
+    _restore_after(monkeypatch, models, "unix_time", "unix_time_millis")
+    assert models.unix_time is utils.unix_time  # what moto.sqs.models calls through
+    built: list[object] = []
+    utcnow = utils.utcnow
+
+    def counted() -> Any:
+        built.append(None)
+        return utcnow()
+
+    monkeypatch.setattr(utils, "utcnow", counted)
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="clock")["QueueUrl"]
+    queued = 20
+    for start in (0, 10):
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(n), "MessageBody": str(n)} for n in range(start, start + 10)],
+        )
+    sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=900)
+    # and a receive as moto makes it: a datetime for each message's visible/delayed check
+    built.clear()
+    [first] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    assert len(built) >= queued
+    read_the_clock_once_per_sqs_check()
+    # when a receive is made on the queue's messages after the patch
+    built.clear()
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    # then it got its messages without building a datetime
+    assert built == []
+    assert [m["Body"] for m in received] == [str(n) for n in range(1, 11)]
+    # and the clock reads time.time(), in seconds and in milliseconds
+    t0 = time.time()
+    seconds = models.unix_time()
+    t1 = time.time()
+    assert t0 <= seconds <= t1
+    t0 = time.time()
+    milliseconds = models.unix_time_millis()
+    t1 = time.time()
+    assert t0 * 1000 <= milliseconds <= t1 * 1000
+    # and a given datetime is answered by moto's own
+    when = datetime(2026, 1, 2, 3, 4, 5, 678901)
+    assert models.unix_time(when) == utils.unix_time(when) == 1767323045.678901
+    assert models.unix_time_millis(when) == utils.unix_time_millis(when)
+    # and a received message is hidden for its visibility timeout, visible again after it,
+    # and the delayed one stays delayed
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=first["ReceiptHandle"], VisibilityTimeout=0
+    )
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in again] == ["0", *(str(n) for n in range(11, queued))]
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages") is None
+    assert built == []
+
+
+def test_the_local_moto_counts_an_sqs_queue_once_per_call_and_answers_as_moto(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.exceptions import InvalidAttributeName
+    from moto.sqs.models import Queue, SQSBackend, sqs_backends
+
+    from tools.contract import REGION
+    from tools.local.moto_runner import SQS_COUNTS, count_an_sqs_queue_once_per_call
+
+    # given a queue with visible, received (so not visible) and delayed messages
+    _restore_after(
+        monkeypatch,
+        SQSBackend,
+        "get_queue_attributes",
+        "is_message_valid_based_on_retention_period",
+        "send_message",
+    )
+    _restore_after(monkeypatch, Queue, *SQS_COUNTS)
+    original = SQSBackend.get_queue_attributes
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    for n in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+    assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]) == 2
+    sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=60)
+    # and a deeper queue, and one whose retention period is a minute
+    deep = sqs.create_queue(QueueName="deep")["QueueUrl"]
+    for start in range(0, 200, 10):
+        sqs.send_message_batch(
+            QueueUrl=deep,
+            Entries=[{"Id": str(n), "MessageBody": str(n)} for n in range(start, start + 10)],
+        )
+    aging = sqs.create_queue(QueueName="aging", Attributes={"MessageRetentionPeriod": "60"})
+    for body in ("a", "b", "expired", "c"):
+        sqs.send_message(QueueUrl=aging["QueueUrl"], MessageBody=body)
+    backend = sqs_backends[DEFAULT_ACCOUNT_ID][REGION]
+    [expired] = [m for m in backend.get_queue("aging")._messages if m.body == "expired"]
+    expired.sent_timestamp = int((time.time() - 61) * 1000)
+    # and reads of a queue's attributes (each counts its messages three times) counted
+    reads: list[str] = []
+    attributes = Queue.__dict__["attributes"]
+
+    def counted(queue: Any) -> Any:
+        reads.append(queue.name)
+        return attributes.fget(queue)
+
+    monkeypatch.setattr(Queue, "attributes", property(counted))
+    # and moto's answers to GetQueueAttributes on that state
+    asked = [
+        ["All"],
+        ["All", "QueueArn"],
+        [
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed", "VisibilityTimeout",
+            "Policy", "RedrivePolicy", "FifoQueue", "KmsMasterKeyId",
+        ],
+        ["ApproximateNumberOfMessages", "ApproximateNumberOfMessages"],
+        [],
+    ]  # fmt: skip
+    expected = [original(backend, "counted", names) for names in asked]
+    assert expected[2] == {
+        "ApproximateNumberOfMessages": 3,
+        "ApproximateNumberOfMessagesNotVisible": 2,
+        "ApproximateNumberOfMessagesDelayed": 1,
+        "VisibilityTimeout": 30,
+    }
+    assert expected[0]["Policy"] is None  # All keeps moto's None values, a list drops them
+    invalid = [["ApproximateNumberOfMessages", "Bogus"], ["QueueArn", ""]]
+    refused = []
+    for names in invalid:
+        with pytest.raises(InvalidAttributeName) as error:
+            original(backend, "counted", names)
+        refused.append(str(error.value))
+    # and a receive as moto makes it, reading the queue's attributes for each message
+    reads.clear()
+    assert len(sqs.receive_message(QueueUrl=deep, MaxNumberOfMessages=10)["Messages"]) == 10
+    assert len(reads) >= 10
+    # and a send as moto makes it, counting the queue it adds to
+    counts: list[str] = []
+    visible = Queue.__dict__["approximate_number_of_messages"]
+    monkeypatch.setattr(
+        Queue,
+        "approximate_number_of_messages",
+        property(lambda queue: counts.append(queue.name) or visible.fget(queue)),
+    )
+    sqs.send_message(QueueUrl=deep, MessageBody="200")
+    assert counts == ["deep"]
+    count_an_sqs_queue_once_per_call()
+
+    # when the same attributes are asked after the patch
+    reads.clear()
+    answers = [backend.get_queue_attributes("counted", names) for names in asked]
+    # then moto's answers are given, each from one count of the queue
+    assert answers == expected
+    assert reads == ["counted"] * (len(asked) - 1)  # and none for no names
+    # and invalid names are refused as moto refuses them
+    for names, message in zip(invalid, refused, strict=True):
+        with pytest.raises(InvalidAttributeName) as error:
+            backend.get_queue_attributes("counted", names)
+        assert str(error.value) == message
+    # and so through the API
+    reads.clear()
+    answer = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "FifoQueue"]
+    )
+    assert answer["Attributes"] == {"ApproximateNumberOfMessages": "3"}
+    assert reads == ["counted"]
+
+    # when ten messages are received from the deep queue
+    reads.clear()
+    received = sqs.receive_message(QueueUrl=deep, MaxNumberOfMessages=10)["Messages"]
+    # then they came without counting it
+    assert [m["Body"] for m in received] == [str(n) for n in range(10, 20)]
+    assert reads == []
+    # and a send to it counts nothing, and its message is there to receive
+    counts.clear()
+    sqs.send_message(QueueUrl=deep, MessageBody="201")
+    assert counts == []
+    assert backend.get_queue_attributes("deep", ["ApproximateNumberOfMessages"]) == {
+        "ApproximateNumberOfMessages": 182  # 202 sent, 20 received
+    }
+    assert counts == ["deep"]
+    # and a message older than its queue's retention period is still not received
+    bodies = [
+        m["Body"]
+        for _ in range(3)
+        for m in sqs.receive_message(QueueUrl=aging["QueueUrl"], MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+    ]
+    assert sorted(bodies) == ["a", "b", "c"]
+
+
+def _lock_sqs_queues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apply the local moto's SQS lock to moto's classes, for this test alone."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    from tools.local.moto_runner import change_sqs_queues_one_request_at_a_time
+
+    _restore_after(monkeypatch, SQSBackend, "receive_message", "change_message_visibility")
+    _restore_after(monkeypatch, Queue, "delete_message", "add_message", "wait_for_messages")
+    change_sqs_queues_one_request_at_a_time()
+
+
+class _Outcome(threading.Thread):
+    """A thread running one call, keeping its answer or its exception."""
+
+    def __init__(self, name: str, call: Any, finished: list[str] | None = None) -> None:
+        super().__init__(name=name, daemon=True)
+        self.call, self.finished = call, [] if finished is None else finished
+        self.answer: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.answer = self.call()
+        except BaseException as error:  # kept for the test to assert on
+            self.error = error
+        self.finished.append(self.name)
+
+
+@pytest.mark.parametrize("other", ["delete", "change_visibility", "send"])
+def test_the_local_moto_changes_an_sqs_queue_only_between_the_steps_of_a_receive(
+    aws: None, monkeypatch: pytest.MonkeyPatch, other: str
+) -> None:
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    from tools.contract import REGION
+
+    _lock_sqs_queues(monkeypatch)
+    # given a queue with a message in flight and one visible
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="shared")["QueueUrl"]
+    for body in ("in flight", "visible"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    [in_flight] = sqs.receive_message(QueueUrl=url)["Messages"]
+    # and a receive that stops inside its pass over the in-flight messages
+    inside, resume = threading.Event(), threading.Event()
+
+    class Pausing(set):  # type: ignore[type-arg]
+        def __iter__(self) -> Iterator[Any]:
+            for n, message in enumerate(super().__iter__()):
+                if n == 0 and not inside.is_set():
+                    inside.set()
+                    resume.wait()
+                yield message
+
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue("shared")
+    queue._pending_messages = Pausing(queue._pending_messages)
+    finished: list[str] = []
+    receiver = boto3.client("sqs", region_name=REGION)
+    receive = _Outcome(
+        "receive", lambda: receiver.receive_message(QueueUrl=url)["Messages"], finished
+    )
+    changer = boto3.client("sqs", region_name=REGION)
+    calls = {
+        "delete": lambda: changer.delete_message(
+            QueueUrl=url, ReceiptHandle=in_flight["ReceiptHandle"]
+        ),
+        "change_visibility": lambda: changer.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=in_flight["ReceiptHandle"], VisibilityTimeout=0
+        ),
+        "send": lambda: changer.send_message(QueueUrl=url, MessageBody="sent"),
+    }
+    change = _Outcome(other, calls[other], finished)
+    try:
+        receive.start()
+        assert inside.wait(10)
+        # when another request changes the queue while the receive is inside it
+        change.start()
+        change.join(timeout=0.5)
+        finished_inside = list(finished)
+    finally:
+        resume.set()
+        receive.join(timeout=10)
+        change.join(timeout=10)
+    # then neither fails, and the change waited for the receive to complete
+    assert receive.error is None, repr(receive.error)
+    assert change.error is None, repr(change.error)
+    assert finished_inside == [], f"the {other} completed while a receive was inside the queue"
+    assert sorted(finished) == sorted(["receive", other])
+    assert [m["Body"] for m in receive.answer] == ["visible"]
+    # and no message is lost: each is where the two requests put it
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [m["Body"] for m in left] == {
+        "delete": [],
+        "change_visibility": ["in flight"],
+        "send": ["sent"],
+    }[other]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "0"
+    kept = {"delete": "1", "change_visibility": "2", "send": "3"}[other]
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == kept
+
+
+def test_the_local_moto_long_polls_sqs_outside_the_lock_so_a_send_reaches_the_poll(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto.sqs.models import Queue
+
+    from tools.contract import REGION
+
+    _lock_sqs_queues(monkeypatch)
+    # given a long poll on an empty queue, known to be waiting
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="polled")["QueueUrl"]
+    waiting = threading.Event()
+    wait_for_messages = Queue.wait_for_messages
+
+    def signalled(queue: Any, timeout: float) -> None:
+        waiting.set()
+        wait_for_messages(queue, timeout)
+
+    monkeypatch.setattr(Queue, "wait_for_messages", signalled)
+    poller = boto3.client("sqs", region_name=REGION)
+    poll = _Outcome(
+        "poll", lambda: poller.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    )
+    poll.start()
+    try:
+        assert waiting.wait(10)
+        # when a message is sent while it waits
+        sqs.send_message(QueueUrl=url, MessageBody="sent")
+    finally:
+        poll.join(timeout=10)
+    # then the send did not wait for the poll to end: the poll returns the message
+    assert poll.error is None, repr(poll.error)
+    assert [m["Body"] for m in poll.answer] == ["sent"]
+
+
+def test_the_local_moto_deletes_and_changes_sqs_messages_in_batches_and_redrives_under_the_lock(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from tools.contract import REGION
+
+    _lock_sqs_queues(monkeypatch)
+    # given a queue of three received messages, and a queue redriving to a dead-letter queue
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="batched")["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=str(n))
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["0", "1", "2"]
+    # when two are deleted and one made visible again, in batches with a bad entry each
+    deleted = sqs.delete_message_batch(
+        QueueUrl=url,
+        Entries=[
+            *({"Id": m["Body"], "ReceiptHandle": m["ReceiptHandle"]} for m in received[:2]),
+            {"Id": "bad", "ReceiptHandle": "not-a-handle"},
+        ],
+    )
+    changed = sqs.change_message_visibility_batch(
+        QueueUrl=url,
+        Entries=[
+            {"Id": "2", "ReceiptHandle": received[2]["ReceiptHandle"], "VisibilityTimeout": 0},
+            {"Id": "bad", "ReceiptHandle": "not-a-handle", "VisibilityTimeout": 0},
+        ],
+    )
+    # then each batch did its entries and refused the bad one
+    assert sorted(e["Id"] for e in deleted["Successful"]) == ["0", "1"]
+    assert [(e["Id"], e["Code"]) for e in deleted["Failed"]] == [("bad", "ReceiptHandleIsInvalid")]
+    assert [e["Id"] for e in changed["Successful"]] == ["2"]
+    assert [(e["Id"], e["Code"]) for e in changed["Failed"]] == [("bad", "ReceiptHandleIsInvalid")]
+    [again] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert again["Body"] == "2"
+
+    # given a message received as often as its queue allows, made visible again
+    dead = sqs.create_queue(QueueName="dead")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redriving = sqs.create_queue(
+        QueueName="redriving",
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 1})
+        },
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=redriving, MessageBody="poison")
+    [poison] = sqs.receive_message(QueueUrl=redriving)["Messages"]
+    sqs.change_message_visibility(
+        QueueUrl=redriving, ReceiptHandle=poison["ReceiptHandle"], VisibilityTimeout=0
+    )
+    # when it is received again: moto moves it to the dead-letter queue inside the receive
+    receiver = boto3.client("sqs", region_name=REGION)
+    receive = _Outcome(
+        "receive", lambda: receiver.receive_message(QueueUrl=redriving).get("Messages")
+    )
+    receive.start()
+    receive.join(timeout=10)
+    # then the receive, holding the lock, could add it there, and answered nothing
+    assert not receive.is_alive(), "the receive is stuck adding to the dead-letter queue"
+    assert receive.error is None, repr(receive.error)
+    assert receive.answer is None
+    [moved] = sqs.receive_message(QueueUrl=dead)["Messages"]
+    assert moved["Body"] == "poison"
+
+
+def test_the_local_moto_keeps_a_message_sent_while_a_delete_rebuilds_the_queue(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    from tools.contract import REGION
+
+    _lock_sqs_queues(monkeypatch)
+    # given a received message, and its delete stopped once it has copied the queue's
+    # other messages, before it puts the copy in place
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="rebuilt")["QueueUrl"]
+    for body in ("deleted", "kept"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    [received] = sqs.receive_message(QueueUrl=url)["Messages"]
+    copied, resume = threading.Event(), threading.Event()
+    finished: list[str] = []
+    deleter = boto3.client("sqs", region_name=REGION)
+    delete = _Outcome(
+        "delete",
+        lambda: deleter.delete_message(QueueUrl=url, ReceiptHandle=received["ReceiptHandle"]),
+        finished,
+    )
+
+    class Pausing(list):  # type: ignore[type-arg]
+        def __iter__(self) -> Iterator[Any]:
+            yield from super().__iter__()
+            if threading.current_thread() is delete and not copied.is_set():
+                copied.set()
+                resume.wait()
+
+    queue = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].get_queue("rebuilt")
+    queue._messages = Pausing(queue._messages)
+    sender = boto3.client("sqs", region_name=REGION)
+    send = _Outcome("send", lambda: sender.send_message(QueueUrl=url, MessageBody="sent"), finished)
+    try:
+        delete.start()
+        assert copied.wait(10)
+        # when a message is sent meanwhile
+        send.start()
+        send.join(timeout=0.5)
+        finished_inside = list(finished)
+    finally:
+        resume.set()
+        delete.join(timeout=10)
+        send.join(timeout=10)
+    # then both succeed and the sent message is in the queue with the one kept
+    assert delete.error is None, repr(delete.error)
+    assert send.error is None, repr(send.error)
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert sorted(m["Body"] for m in left) == ["kept", "sent"]
+    # because the send waited for the delete to complete
+    assert finished_inside == []
+    assert sorted(finished) == ["delete", "send"]

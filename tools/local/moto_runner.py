@@ -11,6 +11,7 @@ crashed or killed ``make local`` leaves no server holding the port.
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import io
 import json
@@ -230,6 +231,303 @@ def hand_over_the_interpreter_lock_sooner() -> None:
     so each call could wait 5 ms. A shorter interval costs a few more switches.
     """
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+PARSED_CONDITIONS_KEPT = 1024  # distinct (expression, names, values); then the cache starts over
+
+
+def parse_each_condition_once(comparisons: Any = None) -> None:
+    """Parse a DynamoDB condition expression once per expression, names and values.
+
+    moto parses a write's ``ConditionExpression`` twice per call (its response class
+    checks the names it uses, its model evaluates it), a lexer and six passes each
+    time: 11% of moto's CPU on the two-hop chain, where every call of a kind sends the
+    same expression. The parsed condition is only read afterwards (its operators keep
+    what ``__init__`` gave them), so one parse serves every call with the same three
+    inputs, with the names and values it found. An expression that fails to parse is
+    parsed (and fails) again each time.
+    """
+    if comparisons is None:
+        from moto.dynamodb import comparisons
+
+    parser = comparisons.ConditionExpressionParser
+    parsed: dict[tuple[str, str], tuple[Any, list[str], list[str]]] = {}
+    lock = threading.Lock()
+
+    class ParseOnce(parser):  # type: ignore[misc,valid-type]
+        def parse(self) -> Any:
+            values: Any = getattr(self, "expression_attribute_values")  # noqa: B009 - untyped in moto
+            key = (
+                self.condition_expression or "",
+                json.dumps([self.expression_attribute_names, values], sort_keys=True, default=repr),
+            )
+            found = parsed.get(key)
+            if found is None:
+                # the cached condition must own its values: moto stores a set value
+                # without copying it and a later ADD appends to it in place
+                self.expression_attribute_values = copy.deepcopy(values)
+                condition = super().parse()
+                found = (
+                    condition,
+                    list(self.expr_attr_names_found),
+                    list(self.expr_attr_values_found),
+                )
+                with lock:
+                    if len(parsed) >= PARSED_CONDITIONS_KEPT:
+                        parsed.clear()
+                    parsed[key] = found
+                return condition
+            condition, names, values = found
+            self.expr_attr_names_found.extend(names)
+            self.expr_attr_values_found.extend(values)
+            return condition
+
+    comparisons.ConditionExpressionParser = ParseOnce
+
+
+def read_the_clock_once_per_sqs_check(models: Any = None) -> None:
+    """Read the time in moto's SQS from ``time.time()``, not through a naive ``datetime``.
+
+    moto's SQS asks whether each message is visible or delayed by building two naive UTC
+    datetimes and subtracting them, on every message of a queue, several times per
+    request: with 1,000 messages queued those calls were half of moto's CPU. Both give the
+    seconds since the epoch; a call with a ``datetime`` still goes to moto's own.
+    """
+    if models is None:
+        from moto.sqs import models
+
+    seconds, milliseconds = models.unix_time, models.unix_time_millis
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else float(seconds(dt))
+
+    def unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else float(milliseconds(dt))
+
+    models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
+
+
+SQS_COUNTS = (
+    "approximate_number_of_messages",
+    "approximate_number_of_messages_not_visible",
+    "approximate_number_of_messages_delayed",
+)
+
+
+def count_an_sqs_queue_once_per_call(backend: Any = None, queue_class: Any = None) -> None:
+    """Count a queue's messages once per ``GetQueueAttributes``, and never to send or receive.
+
+    moto computes every attribute of a queue (three counts, each a pass over its
+    messages) three times for each attribute asked; ``ReceiveMessage`` asks for the
+    retention period of each message it returns, and ``SendMessage`` (SNS's delivery to
+    a queue too) for the deduplication setting of each message it adds: with 1,000
+    messages queued a receive of ten made ninety passes over them, and a deep queue
+    slowed every publish behind it. The answers are the same: one pass per call, the
+    retention period read from the queue itself, and a send's attributes without counts
+    (it reads none of them).
+    """
+    if backend is None:
+        from moto.sqs.models import Queue as queue_class
+        from moto.sqs.models import SQSBackend as backend
+    from moto.sqs.exceptions import InvalidAttributeName
+
+    sending = threading.local()  # this thread is inside a send: no count is read
+
+    def counted_unless_sending(count: Any) -> property:
+        return property(lambda queue: 0 if getattr(sending, "on", False) else count.fget(queue))
+
+    for name in SQS_COUNTS:
+        setattr(queue_class, name, counted_unless_sending(getattr(queue_class, name)))
+    send = backend.send_message
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.on = True
+        try:
+            return send(self, *args, **kwargs)
+        finally:
+            sending.on = False
+
+    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> Any:
+        queue = self.get_queue(queue_name)
+        if not attribute_names:
+            return {}
+        valid = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
+        invalid = next((name for name in attribute_names if name not in valid), None)
+        if invalid or invalid == "":
+            raise InvalidAttributeName(invalid)
+        every = queue.attributes
+        if "All" in attribute_names:
+            return every
+        return {name: every[name] for name in attribute_names if every.get(name) is not None}
+
+    def is_message_valid_based_on_retention_period(
+        self: Any, queue_name: str, message: Any
+    ) -> bool:
+        retention_s = self.get_queue(queue_name).message_retention_period
+        return bool(retention_s + message.sent_timestamp / 1000 > time.time())
+
+    backend.get_queue_attributes = get_queue_attributes
+    backend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    backend.send_message = send_message
+
+
+def change_sqs_queues_one_request_at_a_time(backend: Any = None, queue_class: Any = None) -> None:
+    """Receive, delete, change visibility and add messages under one lock.
+
+    SQS applies each of these atomically; moto's server runs every request on its own
+    thread and its queue has no lock of its own: a receive iterating the in-flight set
+    while another request changed it failed with ``Set changed size during iteration``
+    after it had marked its messages received (they stayed invisible for the queue's
+    visibility timeout, 180 s, with no receipt handle anywhere), and a delete that
+    rebuilds the message list could drop a message added meanwhile. A long poll waits
+    outside the lock, as SQS's does, and looks again whenever a message arrives.
+    """
+    if backend is None:
+        from moto.sqs.models import Queue as queue_class
+        from moto.sqs.models import SQSBackend as backend
+
+    lock = threading.RLock()
+    receive = backend.receive_message
+
+    def locked(method: Any) -> Any:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return call
+
+    def receive_message(
+        self: Any,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        message_attribute_names: list[str] | None = None,
+    ) -> Any:
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            with lock:
+                found = receive(
+                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                )
+            left = deadline - time.monotonic()
+            if found or left <= 0:
+                return found
+            self.get_queue(queue_name).wait_for_messages(min(1.0, left))
+
+    backend.receive_message = receive_message
+    backend.change_message_visibility = locked(backend.change_message_visibility)
+    queue_class.delete_message = locked(queue_class.delete_message)
+    queue_class.add_message = locked(queue_class.add_message)
+
+
+# The services the local system calls at volume, whose responses moto's Flask view only wraps
+PAST_FLASK = frozenset({"dynamodb", "sns", "sqs", "ses", "sesv2", "sts"})
+
+
+def dispatch_past_flask(server: Any) -> None:
+    """Hand a request to moto's response class without Flask's request machinery.
+
+    For each request moto's dispatcher picks the service's Flask app, whose one view
+    (``convert_to_flask_response``) calls the response class and wraps what it returns in
+    a ``Response``. Flask's context push, signals and teardown around it were 12% of
+    moto's CPU on the two-hop chain. For ``PAST_FLASK`` the same rule is matched, the
+    same view's callback called with the same request class, and the same ``Response``
+    built, with the headers Flask-CORS adds; anything else (another service, a CORS
+    request, a method other than GET and POST, a path no rule matches) goes through Flask.
+    """
+    from botocore.exceptions import ClientError
+    from flask import Response
+    from flask_cors.core import ACL_ORIGIN
+    from moto.core.utils import convert_to_flask_response
+    from moto.moto_api import recorder
+    from werkzeug.exceptions import HTTPException
+
+    dispatcher = server.DomainDispatcherApplication
+    through_flask = dispatcher.__call__
+
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        app = self.get_application(environ)
+        if (
+            getattr(app, "service", None) not in PAST_FLASK
+            or environ.get("REQUEST_METHOD") not in ("GET", "POST")
+            or "HTTP_ORIGIN" in environ
+        ):
+            return through_flask(self, environ, start_response)
+        try:
+            endpoint, _ = app.url_map.bind_to_environ(environ).match()
+        except HTTPException:
+            return through_flask(self, environ, start_response)
+        view = app.view_functions[endpoint]
+        if not isinstance(view, convert_to_flask_response):
+            return through_flask(self, environ, start_response)
+        request = app.request_class(environ)
+        try:
+            recorder._record_request(request)
+            try:
+                result = view.callback(request, request.raw_url, dict(request.headers))
+            except ClientError as error:  # as the view: moto's own error, answered 400
+                result = 400, {}, error.response["Error"]["Message"]
+            status, headers, content = result if len(result) == 3 else (200, {}, result)
+            response: Any = Response(response=content, status=status, headers=headers)
+        except HTTPException as error:  # moto's errors: Flask answers with their response
+            response = error.get_response(environ)
+        if ACL_ORIGIN not in response.headers:  # what Flask-CORS adds for a request without
+            response.headers[ACL_ORIGIN] = "*"  # an Origin, moto's app allowing every origin
+        return response(environ, start_response)
+
+    dispatcher.__call__ = call
+
+
+def parse_headers_without_the_email_parser(client: Any = None) -> None:
+    """Parse a request's (and the fan-out's answers') header lines without ``email.parser``.
+
+    ``http.server`` and ``http.client`` hand the header block to the email package's feed
+    parser: 8% of moto's CPU on the two-hop chain. A block whose every line is a plain
+    ``Name: value`` gets the same ``HTTPMessage`` (names and values as the parser keeps
+    them) from a split per line; any other block (a folded line, a line without a colon)
+    goes to the email parser as before.
+    """
+    import email.parser
+    import re
+
+    if client is None:
+        import http.client as client
+
+    read_header_lines = client._read_headers  # the size and count limits, as before
+    field_name = re.compile(r"[\x21-\x39\x3b-\x7e]+")  # what the feed parser takes for one
+
+    def parse_headers(fp: Any, _class: Any = client.HTTPMessage) -> Any:
+        lines = read_header_lines(fp)
+        message = _class()
+        for raw in lines[:-1]:  # the last is the blank line (or the end of the stream)
+            name, colon, value = raw.decode("iso-8859-1").rstrip("\r\n").partition(":")
+            if not colon or not field_name.fullmatch(name) or "\r" in value:
+                text = b"".join(lines).decode("iso-8859-1")
+                return email.parser.Parser(_class=_class).parsestr(text)
+            message[name] = value.lstrip(" \t")
+        return message
+
+    client.parse_headers = parse_headers
+
+
+def log_requests_only_when_logged(server: Any) -> None:
+    """Build werkzeug's line per request only when its logger would write it.
+
+    The local moto logs werkzeug's errors alone (``main``), yet werkzeug formats every
+    request's line (the path decoded, control characters escaped, colours) before the
+    logger drops it: 3% of moto's CPU on the two-hop chain.
+    """
+    base = server.MotoRequestHandler
+    werkzeug_log = logging.getLogger("werkzeug")
+
+    class QuietRequestHandler(base):  # type: ignore[misc,valid-type]
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            # werkzeug sets an unset level to INFO on its first line, so unset logs too
+            if not werkzeug_log.level or werkzeug_log.isEnabledFor(logging.INFO):
+                super().log_request(code, size)
+
+    server.MotoRequestHandler = QuietRequestHandler
 
 
 FAN_OUT_AFTER_ANSWER = "--fan-out-after-answer"
@@ -480,6 +778,13 @@ def main() -> None:
     write_dynamodb_items_atomically()
     sign_with_one_certificate_per_key()
     name_response_methods_once()
+    parse_headers_without_the_email_parser()
+    parse_each_condition_once()
+    read_the_clock_once_per_sqs_check()
+    count_an_sqs_queue_once_per_call()
+    change_sqs_queues_one_request_at_a_time()
+    log_requests_only_when_logged(server)
+    dispatch_past_flask(server)  # before the fan-out, which counts what it answers
     deliver_http_message_attributes()
     fan_out = fan_out_after_answer(server) if after_answer else None
     # werkzeug logs a line per request under one handler lock: a sixth of moto's CPU under
