@@ -65,10 +65,10 @@ CONSUMER_TIMEOUT_S = 4.0
 PUBLISHER = "orders_api"
 # orders_api's instances publishing at once, as many Lambda invocations of it would: one
 # publisher's throttle backoff (botocore's, up to a second or two a call) no longer
-# holds back every event behind it. Through a queue one publisher: moto writes each
-# notification into the SQS queue as it answers, and four at once starved the mapping's
-# polls in the one moto process (docs/performance.md, "Reliability at scale").
-PUBLISHERS = {"direct": 4, "queue": 1}
+# holds back every event behind it. Through a queue too, since the local moto's SQS no
+# longer counts the queue on every send and receive (four publishers starved the
+# mapping's polls while it did: docs/performance.md, "Reliability at scale").
+PUBLISHERS = 4
 PUBLISH_BATCH = 10  # orders per publish_many call: one PublishBatch
 ORDER_ID = re.compile(r'"order_id": ?"([^"]+)"')
 THROTTLE_BODY = (
@@ -329,7 +329,7 @@ def run(
     state_dir: Path | None = None,
     consumer_timeout_s: float = CONSUMER_TIMEOUT_S,
     backoff_s: float = 1.0,
-    publishers: int | None = None,  # None: PUBLISHERS[delivery]
+    publishers: int = PUBLISHERS,
 ) -> Report:
     if delivery not in DELIVERIES:
         raise ValueError(f"delivery must be one of {', '.join(DELIVERIES)}, got {delivery!r}")
@@ -386,7 +386,7 @@ def run(
         gate = Throttle(throttle, seed)
         started, first_publish = time.perf_counter(), time.time()
         with Progress(lambda: _progress(system, events, delivery)):
-            figures, published = _publish(system, orders, gate, publishers or PUBLISHERS[delivery])
+            figures, published = _publish(system, orders, gate, publishers)
             report.figures.update(figures)
             report.figures["publish_batch_calls"] = gate.calls
             report.figures["publish_batch_calls_throttled"] = gate.throttled
@@ -447,7 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeouts", type=float, default=0.005, help="handlers stalled, once")
     parser.add_argument("--seed")
     parser.add_argument(
-        "--publishers", type=int, help="concurrent publishers (default: direct 4, queue 1)"
+        "--publishers",
+        type=int,
+        default=PUBLISHERS,
+        help=f"concurrent publishers (default {PUBLISHERS})",
     )
     parser.add_argument("--json", type=Path, default=Path("bench") / "reliability.json")
     args = parser.parse_args(argv)
