@@ -1386,6 +1386,28 @@ class _Outcome(threading.Thread):
         self.finished.append(self.name)
 
 
+def _second_call_while_first_is_paused(
+    first: _Outcome, paused: threading.Event, resume: threading.Event, second: _Outcome
+) -> list[str]:
+    """Start ``first``; once it has paused inside moto, ``second``; then let both end.
+
+    What had finished while ``first`` was still paused: under the lock, nothing (a
+    second call that is merely slow also finishes nothing, so this can only ever miss
+    a missing lock, never invent one).
+    """
+    try:
+        first.start()
+        assert paused.wait(10), f"the {first.name} never reached the pause"
+        second.start()
+        second.join(timeout=0.5)
+        finished_inside = list(first.finished)
+    finally:
+        resume.set()
+        first.join(timeout=10)
+        second.join(timeout=10)
+    return finished_inside
+
+
 @pytest.mark.parametrize("other", ["delete", "change_visibility", "send"])
 def test_the_local_moto_changes_an_sqs_queue_only_between_the_steps_of_a_receive(
     aws: None, monkeypatch: pytest.MonkeyPatch, other: str
@@ -1432,17 +1454,8 @@ def test_the_local_moto_changes_an_sqs_queue_only_between_the_steps_of_a_receive
         "send": lambda: changer.send_message(QueueUrl=url, MessageBody="sent"),
     }
     change = _Outcome(other, calls[other], finished)
-    try:
-        receive.start()
-        assert inside.wait(10)
-        # when another request changes the queue while the receive is inside it
-        change.start()
-        change.join(timeout=0.5)
-        finished_inside = list(finished)
-    finally:
-        resume.set()
-        receive.join(timeout=10)
-        change.join(timeout=10)
+    # when another request changes the queue while the receive is inside it
+    finished_inside = _second_call_while_first_is_paused(receive, inside, resume, change)
     # then neither fails, and the change waited for the receive to complete
     assert receive.error is None, repr(receive.error)
     assert change.error is None, repr(change.error)
@@ -1604,17 +1617,8 @@ def test_the_local_moto_keeps_a_message_sent_while_a_delete_rebuilds_the_queue(
     queue._messages = Pausing(queue._messages)
     sender = boto3.client("sqs", region_name=REGION)
     send = _Outcome("send", lambda: sender.send_message(QueueUrl=url, MessageBody="sent"), finished)
-    try:
-        delete.start()
-        assert copied.wait(10)
-        # when a message is sent meanwhile
-        send.start()
-        send.join(timeout=0.5)
-        finished_inside = list(finished)
-    finally:
-        resume.set()
-        delete.join(timeout=10)
-        send.join(timeout=10)
+    # when a message is sent meanwhile
+    finished_inside = _second_call_while_first_is_paused(delete, copied, resume, send)
     # then both succeed and the sent message is in the queue with the one kept
     assert delete.error is None, repr(delete.error)
     assert send.error is None, repr(send.error)
