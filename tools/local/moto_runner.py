@@ -87,22 +87,22 @@ def write_dynamodb_items_atomically(backend: Any = None) -> None:
     ``attribute_not_exists(id)`` that way and the email went out twice. A lock per
     process is coarser than DynamoDB's per item, and cheap: the writes are short.
     """
-    import threading
-
     if backend is None:
         from moto.dynamodb.models import DynamoDBBackend as backend
 
     lock = threading.RLock()  # a transaction's writes may call put_item inside it
-
-    def locked(method: Any) -> Any:
-        def write(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(self, *args, **kwargs)
-
-        return write
-
     for name in WRITES:
-        setattr(backend, name, locked(getattr(backend, name)))
+        setattr(backend, name, _under(lock, getattr(backend, name)))
+
+
+def _under(lock: threading.RLock, method: Any) -> Any:
+    """``method`` (of a moto class) called while holding ``lock``."""
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return method(self, *args, **kwargs)
+
+    return call
 
 
 def sign_with_one_certificate_per_key(subscription: Any = None) -> None:
@@ -386,15 +386,8 @@ def change_sqs_queues_one_request_at_a_time(backend: Any = None, queue_class: An
         from moto.sqs.models import Queue as queue_class
         from moto.sqs.models import SQSBackend as backend
 
-    lock = threading.RLock()
+    lock = threading.RLock()  # a receive may redrive to a dead-letter queue: add_message
     receive = backend.receive_message
-
-    def locked(method: Any) -> Any:
-        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(self, *args, **kwargs)
-
-        return call
 
     def receive_message(
         self: Any,
@@ -416,9 +409,9 @@ def change_sqs_queues_one_request_at_a_time(backend: Any = None, queue_class: An
             self.get_queue(queue_name).wait_for_messages(min(1.0, left))
 
     backend.receive_message = receive_message
-    backend.change_message_visibility = locked(backend.change_message_visibility)
-    queue_class.delete_message = locked(queue_class.delete_message)
-    queue_class.add_message = locked(queue_class.add_message)
+    backend.change_message_visibility = _under(lock, backend.change_message_visibility)
+    queue_class.delete_message = _under(lock, queue_class.delete_message)
+    queue_class.add_message = _under(lock, queue_class.add_message)
 
 
 # The services the local system calls at volume, whose responses moto's Flask view only wraps
